@@ -1,0 +1,27 @@
+"""AICoderEval tasks: the `Task` type, its loaders, and program assembly."""
+
+from aicoder.tasks.assemble import assemble, extract_code, reference_program, sanitize
+from aicoder.tasks.loaders import (
+    HUB_DATASET,
+    HUB_SPLITS,
+    load_builtin,
+    load_hub,
+    load_jsonl,
+    load_tasks,
+)
+from aicoder.tasks.task import RECORD_FIELDS, Task
+
+__all__ = [
+    "HUB_DATASET",
+    "HUB_SPLITS",
+    "RECORD_FIELDS",
+    "Task",
+    "assemble",
+    "extract_code",
+    "load_builtin",
+    "load_hub",
+    "load_jsonl",
+    "load_tasks",
+    "reference_program",
+    "sanitize",
+]

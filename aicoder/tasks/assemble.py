@@ -1,0 +1,148 @@
+"""From a model's answer to a `Program`: imports + candidate function + test function + call.
+
+A model answers in one of two shapes, and both become the same program:
+
+* a **body completion**, as the paper scores: the text that follows the prompt (imports,
+  signature, docstring), i.e. the function's body, possibly followed by more code;
+* a **whole function or program**, usually in a fenced block, as chat models answer.
+
+Only imports, the target function and the definitions it may use belong in the candidate:
+module-level example code (prints, calls, ``if __name__ == '__main__':``) is dropped, because
+it runs before the test and could print, raise or exit.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+
+from sandbox.types import Program
+
+from aicoder.tasks.task import Task
+
+__all__ = ["assemble", "extract_code", "reference_program", "sanitize"]
+
+_FENCE = re.compile(r"^[ \t]*(```+|~~~+)[ \t]*([\w+-]*)[^\n]*\n", re.MULTILINE)
+_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _fenced_blocks(text: str) -> list[str]:
+    """Code inside fences; an unclosed last fence runs to the end (a truncated answer)."""
+    blocks = []
+    pos = 0
+    while True:
+        m = _FENCE.search(text, pos)
+        if m is None:
+            break
+        lang = m.group(2).lower()
+        close = re.compile(rf"^[ \t]*{re.escape(m.group(1)[0])}{{{len(m.group(1))},}}[ \t]*$",
+                           re.MULTILINE)
+        end = close.search(text, m.end())
+        body = text[m.end(): end.start() if end else len(text)]
+        if lang in ("", "python", "py", "python3", "py3"):
+            blocks.append(body)
+        if end is None:
+            break
+        pos = end.end()
+    return blocks
+
+
+def extract_code(answer: str, function_name: str) -> str:
+    """The code in a model's answer: the fenced block that defines ``function_name`` (with the
+    imports of the other blocks), else the longest block, else the answer itself."""
+    blocks = _fenced_blocks(answer)
+    if not blocks:
+        return answer
+    defining = re.compile(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(function_name)}\b",
+                          re.MULTILINE)
+    chosen = [b for b in blocks if defining.search(b)]
+    if not chosen:
+        return max(blocks, key=len)
+    main = chosen[-1]  # a repair answer's last definition is its final word
+    imports = []
+    for block in blocks:
+        if block is main:
+            continue
+        for line in block.splitlines():
+            if re.match(r"^(?:import|from)\s+\S+", line) and line not in main:
+                imports.append(line)
+    return "\n".join(imports + [main]) if imports else main
+
+
+def _is_constant_assignment(node: ast.stmt) -> bool:
+    if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return False
+    value = node.value
+    if value is None:
+        return True
+    calls = [n for n in ast.walk(value) if isinstance(n, ast.Call)]
+    return not calls
+
+
+def sanitize(code: str) -> str:
+    """Keep the imports, definitions and constant assignments of a module; drop the rest.
+
+    Code that does not parse is returned unchanged: the sandbox reports the SyntaxError
+    with its line, which the repair loop needs.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    lines = code.splitlines(keepends=True)
+    kept: list[str] = []
+    for node in tree.body:
+        if isinstance(node, _KEEP) or _is_constant_assignment(node):
+            start = node.lineno
+            decorators = getattr(node, "decorator_list", [])
+            if decorators:
+                start = min(d.lineno for d in decorators)
+            kept.append("".join(lines[start - 1: node.end_lineno]))
+    return "\n".join(part.rstrip() + "\n" for part in kept)
+
+
+def _defines(code: str, name: str) -> bool:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return bool(re.search(rf"^(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", code,
+                              re.MULTILINE))
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+               and n.name == name for n in tree.body)
+
+
+def _as_body(answer: str) -> str:
+    """A body completion, indented under the signature when the model dropped the indent."""
+    text = answer.strip("\n")
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if first and not first[0].isspace():
+        text = textwrap.indent(text, "    ")
+    return "\n" + text + "\n"
+
+
+def assemble(task: Task, answer: str) -> Program:
+    """Build the program that judges ``answer`` on ``task``.
+
+    Args:
+        task: the task.
+        answer: the model's answer: a body completion, or a whole function/program, fenced
+            or not.
+
+    Returns:
+        A Program whose candidate module is the task's imports + the candidate's code and
+        whose test module is the task's test function.
+    """
+    code = extract_code(answer, task.function_name)
+    if _defines(code, task.function_name):
+        candidate = task.imports.rstrip() + "\n\n" + sanitize(code)
+    else:
+        # A body: it continues the prompt, which ends inside the function after its docstring.
+        candidate = sanitize(task.prompt.rstrip() + _as_body(code))
+    return Program(candidate=candidate, test=task.test_code, entry=task.test_entry)
+
+
+def reference_program(task: Task) -> Program:
+    """The program that runs the task's own reference solution."""
+    return Program(candidate=task.imports + task.reference_code, test=task.test_code,
+                   entry=task.test_entry)

@@ -1,0 +1,1 @@
+"""Isolation backends. Each is imported only when chosen."""

@@ -1,0 +1,250 @@
+"""What every isolation backend shares: the request, the verdict from the harness's events,
+and (for the process-based ones) spawning, feeding, draining and killing the child."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.capture import EventStream, HeadTail, pump
+from sandbox.types import CheckResult, ExecutionResult, Frame, Limits, Program, Status, TracebackInfo
+
+__all__ = ["HARNESS", "Launch", "LocalSandbox", "Outcome", "Sandbox", "base_env", "hf_cache_dir",
+           "verdict"]
+
+HARNESS = Path(__file__).resolve().parent.parent / "harness.py"
+
+
+def hf_cache_dir() -> Path | None:
+    """The HuggingFace hub cache of this host, as huggingface_hub resolves it, if it exists."""
+    explicit = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if explicit:
+        path = Path(explicit)
+    else:
+        home = os.environ.get("HF_HOME") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
+        path = Path(home) / "hub"
+    return path if path.is_dir() else None
+
+
+def base_env(hf_cache_inside: str | None) -> dict[str, str]:
+    """The whole environment of a sandboxed program: nothing from ours (no tokens, no keys)."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "MPLBACKEND": "Agg",
+        "OMP_WAIT_POLICY": "PASSIVE",  # busy-waiting threads starve the other workers
+        "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+    }
+    if hf_cache_inside:
+        env.update({
+            "HF_HUB_CACHE": hf_cache_inside,
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+        })
+    return env
+
+
+@dataclass
+class Launch:
+    """How a local backend starts the harness for one run."""
+
+    argv: list[str]
+    env: dict[str, str] | None = None
+    cwd: str | None = None
+    cleanup: Callable[[], None] | None = None  # called after the run, whatever happened
+
+
+@dataclass
+class Outcome:
+    """What a backend observed of one process, before it becomes an ExecutionResult."""
+
+    events: list[dict] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    exit_code: int | None = None
+    timed_out: bool = False
+    duration_s: float = 0.0
+    note: str = ""  # what the backend knows that the events cannot say (e.g. OOM-killed)
+
+
+def _traceback(data: dict | None) -> TracebackInfo | None:
+    if not data:
+        return None
+    frames = [Frame(**f) for f in data.get("frames", [])]
+    return TracebackInfo(exc_type=data.get("exc_type", "Exception"),
+                         message=data.get("message", ""), frames=frames,
+                         text=data.get("text", ""))
+
+
+def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
+    """Turn the harness's events and the process's end into one ExecutionResult.
+
+    Only a ``done`` event from the harness's own process can say passed/failed/vacuous/error;
+    without one the process-level facts decide (timeout, memory, crashed).
+    """
+    plan: list[dict] = []
+    pid = None
+    state: dict[int, tuple[bool, str]] = {}
+    done: dict | None = None
+    for event in outcome.events:
+        kind = event.get("e")
+        if kind == "plan" and pid is None:
+            pid, plan = event.get("pid"), event.get("checks", [])
+        elif kind == "check":
+            cid = event.get("id")
+            if isinstance(cid, int) and 0 <= cid < len(plan):
+                previous = state.get(cid)
+                if previous is None or previous[0]:  # a failure is never overturned
+                    state[cid] = (bool(event.get("passed")), str(event.get("message", "")))
+        elif kind == "done" and done is None:
+            done = event
+
+    if done is not None:
+        status = Status(done.get("status", "crashed"))
+        reason = done.get("reason", "")
+        tb = _traceback(done.get("traceback"))
+        peak = done.get("peak_kb")
+    else:
+        tb, peak = None, None
+        code = outcome.exit_code
+        if outcome.timed_out:
+            status, reason = Status.TIMEOUT, f"killed after the {limits.wall_s:g} s wall-clock limit"
+        elif code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+            status, reason = Status.TIMEOUT, f"killed at the {limits.cpu_s} s CPU-time limit"
+        elif outcome.note == "oom":
+            status, reason = Status.MEMORY, f"killed at the {limits.memory_mb} MiB memory limit"
+        elif not plan and code not in (0, None) and "harness" in outcome.stderr:
+            status, reason = Status.CRASHED, "the harness could not start: " + outcome.stderr[-300:]
+        else:
+            how = (f"killed by signal {-code}" if code is not None and code < 0
+                   else f"exit code {code}")
+            status = Status.CRASHED
+            reason = (f"the process ended ({how}) before the harness finished: "
+                      "an early exit or a kill is never a pass")
+
+    unreached = "not reached"
+    if status is not Status.PASSED and tb is not None:
+        unreached = f"not reached: {tb.summary()}"[:300]
+    elif status in (Status.TIMEOUT, Status.MEMORY, Status.CRASHED):
+        unreached = f"not reached: {status.value}"
+    checks = []
+    for item in plan:
+        cid = item["id"]
+        if cid in state:
+            passed, message = state[cid]
+            checks.append(CheckResult(name=item["name"], line=item["line"], passed=passed,
+                                      executed=True, message=message))
+        else:
+            checks.append(CheckResult(name=item["name"], line=item["line"], passed=False,
+                                      executed=False, message=unreached))
+    return ExecutionResult(
+        status=status, checks=checks, stdout=outcome.stdout, stderr=outcome.stderr,
+        stdout_bytes=outcome.stdout_bytes, stderr_bytes=outcome.stderr_bytes, traceback=tb,
+        reason=reason, duration_s=round(outcome.duration_s, 4),
+        peak_memory_mb=round(peak / 1024, 1) if peak else None,
+        exit_code=outcome.exit_code, backend=backend,
+    )
+
+
+def request(program: Program, limits: Limits, nonce: str) -> bytes:
+    return json.dumps({
+        "nonce": nonce,
+        "candidate": program.candidate,
+        "test": program.test,
+        "entry": program.entry,
+        "candidate_name": program.candidate_name,
+        "test_name": program.test_name,
+        "limits": limits.model_dump(exclude={"wall_s", "output_bytes", "tmp_mb"}),
+    }).encode()
+
+
+class Sandbox(ABC):
+    """Runs a Program under Limits. Never raises for what the program does."""
+
+    name: str = "sandbox"
+
+    @abstractmethod
+    def run(self, program: Program, limits: Limits | None = None) -> ExecutionResult:
+        """Run the program's test function in isolation and judge each check."""
+
+
+class LocalSandbox(Sandbox):
+    """A backend that starts the harness as a local child process (bubblewrap, plain)."""
+
+    def __init__(self, python: str | None = None) -> None:
+        import sys
+
+        self.python = python or sys.executable
+
+    @abstractmethod
+    def _command(self, limits: Limits) -> Launch:
+        """How to start the harness for one run."""
+
+    def run(self, program: Program, limits: Limits | None = None) -> ExecutionResult:
+        limits = limits or Limits()
+        nonce = secrets.token_hex(16)
+        start = time.monotonic()
+        launch = self._command(limits)
+        try:
+            outcome = self._spawn(launch, request(program, limits, nonce), nonce, limits)
+        finally:
+            if launch.cleanup is not None:
+                launch.cleanup()
+        outcome.duration_s = time.monotonic() - start
+        return verdict(outcome, limits, self.name)
+
+    def _spawn(self, launch: Launch, payload: bytes, nonce: str, limits: Limits) -> Outcome:
+        out_sink, err_sink = HeadTail(limits.output_bytes), HeadTail(limits.output_bytes)
+        events = EventStream(nonce, out_sink)
+        proc = subprocess.Popen(launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=launch.env, cwd=launch.cwd,
+                                start_new_session=True, close_fds=True)
+        readers = [pump(proc.stdout, events), pump(proc.stderr, err_sink)]
+        try:
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        timed_out = False
+        try:
+            proc.wait(timeout=limits.wall_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # Whatever the program left behind (forked children, threads) goes with the group.
+            _kill_group(proc)
+        for reader in readers:
+            reader.join(timeout=5)
+        events.close()
+        return Outcome(events=events.events, stdout=out_sink.text(), stderr=err_sink.text(),
+                       stdout_bytes=out_sink.total, stderr_bytes=err_sink.total,
+                       exit_code=proc.returncode, timed_out=timed_out)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

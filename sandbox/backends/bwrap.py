@@ -1,0 +1,153 @@
+"""The default backend: bubblewrap namespaces around an unprivileged process.
+
+Inside: a read-only view of /usr, /etc (secrets masked) and the interpreter's own directories;
+a private, size-limited /tmp that is the only writable place; no network (a fresh network
+namespace with loopback only); its own PID, IPC and UTS namespaces; a new session; the whole
+namespace killed with its parent. The program runs under a uid of its own: when we are root,
+``setpriv`` drops to a per-run uid with no capabilities; otherwise a user namespace maps our
+own uid. The environment is built from scratch (see ``base_env``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from sandbox.backends.base import HARNESS, Launch, LocalSandbox, base_env, hf_cache_dir
+from sandbox.errors import SandboxUnavailable
+from sandbox.types import Limits
+
+__all__ = ["BwrapSandbox"]
+
+# Files under /etc that a program has no business reading, masked with /dev/null.
+_SECRET_FILES = ("shadow", "gshadow", "shadow-", "gshadow-", "sudoers", "ssh/ssh_host_rsa_key",
+                 "ssh/ssh_host_ecdsa_key", "ssh/ssh_host_ed25519_key", "machine-id")
+_SECRET_DIRS = ("sudoers.d", "ssl/private", "docker")
+_HARNESS_INSIDE = "/opt/aicoder/harness.py"
+_HF_INSIDE = "/opt/hf-cache"
+
+_uid_lock = threading.Lock()
+_uid_counter = itertools.count()
+# Per-process block of uids so concurrent runs (here and in other processes) rarely share one:
+# RLIMIT_NPROC counts per uid, and two programs under one uid could signal each other.
+_UID_BASE = 200_000 + (os.getpid() % 1000) * 256
+
+
+def _next_uid() -> int:
+    with _uid_lock:
+        return _UID_BASE + next(_uid_counter) % 256
+
+
+@lru_cache(maxsize=8)
+def interpreter_paths(python: str) -> tuple[str, ...]:
+    """Directories the interpreter needs: its prefixes and every existing sys.path entry."""
+    probe = ("import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix,"
+             " sys.base_exec_prefix] + sys.path))")
+    try:
+        out = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True,
+                             timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxUnavailable(f"cannot run the interpreter {python}: {exc}") from exc
+    paths = {os.path.realpath(p) for p in json.loads(out) if p and os.path.exists(p)}
+    paths.add(os.path.dirname(os.path.realpath(python)))
+    paths.add(os.path.dirname(os.path.abspath(python)))
+    # Keep only the outermost directories that /usr does not already cover.
+    keep = sorted(p for p in paths if not p.startswith("/usr/") and p != "/usr")
+    outer: list[str] = []
+    for p in keep:
+        if not any(p == o or p.startswith(o + "/") for o in outer):
+            outer.append(p)
+    return tuple(outer)
+
+
+class BwrapSandbox(LocalSandbox):
+    """Run the harness under bubblewrap. Raises SandboxUnavailable where it cannot work."""
+
+    name = "bwrap"
+
+    def __init__(self, python: str | None = None, *, hf_cache: str | Path | None | bool = True,
+                 bwrap: str | None = None) -> None:
+        super().__init__(python)
+        self.bwrap = bwrap or shutil.which("bwrap")
+        if not self.bwrap:
+            raise SandboxUnavailable(
+                "bubblewrap is not installed: `apt-get install bubblewrap` (or choose the "
+                "docker backend; the process backend does not isolate)")
+        self.root = os.geteuid() == 0
+        self.setpriv = shutil.which("setpriv") if self.root else None
+        if self.root and not self.setpriv:
+            raise SandboxUnavailable("running as root needs setpriv (package util-linux) to "
+                                     "drop privileges inside the sandbox")
+        if hf_cache is True:
+            self.hf_cache = hf_cache_dir()
+        else:
+            self.hf_cache = Path(hf_cache) if hf_cache else None
+        self.python_paths = interpreter_paths(self.python)
+        self._probe()
+
+    def _probe(self) -> None:
+        """Fail now, with the reason, rather than on the first task."""
+        launch = self._command(Limits(), probe=True)
+        proc = subprocess.run(launch.argv, capture_output=True, text=True, timeout=60,
+                              env=launch.env)
+        if proc.returncode != 0 or proc.stdout.strip() != "ok":
+            detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise SandboxUnavailable(
+                f"bubblewrap cannot create a sandbox here ({detail[0]}); on hosts that forbid "
+                "user namespaces run as root, or use the docker backend")
+
+    def _command(self, limits: Limits, probe: bool = False) -> Launch:
+        args = [self.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+        if not self.root:
+            args += ["--unshare-user"]
+        args += ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = Path("/") / name
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), f"/{name}"]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), f"/{name}"]
+        args += ["--ro-bind", "/etc", "/etc"]
+        for rel in _SECRET_FILES:
+            if (Path("/etc") / rel).is_file():
+                args += ["--ro-bind", "/dev/null", f"/etc/{rel}"]
+        for rel in _SECRET_DIRS:
+            if (Path("/etc") / rel).is_dir():
+                args += ["--tmpfs", f"/etc/{rel}"]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+        made: set[str] = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
+        binds = [(p, p) for p in self.python_paths]
+        binds.append((str(HARNESS), _HARNESS_INSIDE))
+        if self.hf_cache is not None:
+            binds.append((str(self.hf_cache), _HF_INSIDE))
+        for src, dest in binds:
+            # bubblewrap makes missing parents 0700; the unprivileged program must traverse them.
+            parents = list(Path(dest).parents)[::-1][1:]
+            for parent in parents:
+                if str(parent) not in made:
+                    args += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(str(parent))
+            args += ["--ro-bind", src, dest]
+            made.add(dest)
+        args += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+        env = base_env(_HF_INSIDE if self.hf_cache is not None else None)
+        for key, value in env.items():
+            args += ["--setenv", key, value]
+        args.append("--")
+        if self.root:
+            uid = str(_next_uid())
+            args += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+        if probe:
+            args += [self.python, "-I", "-c", "print('ok')"]
+        else:
+            args += [self.python, "-I", _HARNESS_INSIDE]
+        return Launch(args, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})

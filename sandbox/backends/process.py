@@ -1,0 +1,33 @@
+"""A plain child process with resource limits: for development only, chosen explicitly.
+
+It has the harness's limits (CPU, memory, file size, open files, processes), a scrubbed
+environment, a fresh working directory and its own process group killed at the end, but no
+namespaces: the program can read what this user can read, reach the network, and signal this
+user's other processes. Use bubblewrap or docker for anything untrusted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+from sandbox.backends.base import HARNESS, Launch, LocalSandbox, base_env, hf_cache_dir
+from sandbox.types import Limits
+
+__all__ = ["ProcessSandbox"]
+
+
+class ProcessSandbox(LocalSandbox):
+    name = "process"
+
+    def __init__(self, python: str | None = None, *, hf_cache: bool = True) -> None:
+        super().__init__(python)
+        cache = hf_cache_dir() if hf_cache else None
+        self.hf_cache = str(cache) if cache else None
+
+    def _command(self, limits: Limits) -> Launch:
+        workdir = tempfile.mkdtemp(prefix="aicoder-run-")
+        env = base_env(self.hf_cache)
+        env["HOME"] = env["TMPDIR"] = workdir
+        return Launch([self.python, "-I", str(HARNESS)], env, workdir,
+                      cleanup=lambda: shutil.rmtree(workdir, ignore_errors=True))

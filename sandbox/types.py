@@ -1,0 +1,147 @@
+"""What goes into the sandbox (`Program`, `Limits`) and what comes out (`ExecutionResult`).
+
+These types are the whole contract between the product and the sandbox: the sandbox never
+raises for anything the untrusted program does; it describes it here.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "CheckResult",
+    "ExecutionResult",
+    "Frame",
+    "Limits",
+    "Program",
+    "Status",
+    "TracebackInfo",
+]
+
+#: stdout and stderr are each kept up to this many bytes (head and tail), the rest is counted.
+OUTPUT_CAP = 64 * 1024
+
+
+class Status(str, Enum):
+    """The verdict of one execution, from best to worst."""
+
+    PASSED = "passed"
+    """The test ran to its end, at least one check ran, and every check that ran passed."""
+    FAILED = "failed"
+    """At least one check failed (an assertion was false)."""
+    VACUOUS = "vacuous"
+    """The test ended without error but no check ran (e.g. it caught an error and printed)."""
+    ERROR = "error"
+    """An exception escaped the program, or the test swallowed one with a catch-all handler."""
+    TIMEOUT = "timeout"
+    """The wall-clock or CPU-time limit was reached; the process group was killed."""
+    MEMORY = "memory"
+    """The memory limit was reached."""
+    CRASHED = "crashed"
+    """The process ended without the harness's own final record (os._exit, a signal, a kill)."""
+
+    @property
+    def ok(self) -> bool:
+        return self is Status.PASSED
+
+
+class Program(BaseModel, frozen=True):
+    """A program to judge: the candidate's module, the test module, and the test function to call.
+
+    The two sources are compiled under their own file names so that tracebacks can tell the
+    candidate's frames from the test's.
+    """
+
+    candidate: str = Field(description="imports + the candidate function (and its helpers)")
+    test: str = Field(description="the test module: defines the test function (and may import)")
+    entry: str = Field(description="the name of the test function the harness calls")
+    candidate_name: str = Field(default="candidate.py", description="file name for tracebacks")
+    test_name: str = Field(default="test.py", description="file name for tracebacks")
+
+    def text(self, call: str | None = None) -> str:
+        """The program as one script, as a person would run it by hand."""
+        call = call if call is not None else f"{self.entry}()"
+        parts = [self.candidate.rstrip(), self.test.rstrip(), call.strip()]
+        return "\n\n\n".join(p for p in parts if p) + "\n"
+
+
+class Limits(BaseModel, frozen=True):
+    """Resource limits of one execution. Defaults suit a task that loads a small Hub model."""
+
+    wall_s: float = Field(default=60.0, gt=0, description="wall-clock seconds before the kill")
+    cpu_s: int = Field(default=120, gt=0, description="CPU seconds (RLIMIT_CPU), all threads")
+    memory_mb: int = Field(default=4096, gt=0, description="private memory (RLIMIT_DATA), MiB")
+    file_size_mb: int = Field(default=256, gt=0, description="largest file it may write, MiB")
+    open_files: int = Field(default=256, gt=0, description="RLIMIT_NOFILE")
+    processes: int = Field(default=64, gt=0, description="processes and threads (RLIMIT_NPROC)")
+    tmp_mb: int = Field(default=512, gt=0, description="size of the private /tmp (bubblewrap)")
+    output_bytes: int = Field(default=OUTPUT_CAP, gt=0, description="kept of stdout / stderr")
+
+
+class Frame(BaseModel, frozen=True):
+    """One frame of a traceback."""
+
+    file: str
+    line: int
+    function: str
+    code: str = ""
+    in_candidate: bool = Field(default=False, description="the frame is in the candidate's code")
+
+
+class TracebackInfo(BaseModel, frozen=True):
+    """An exception as the repair prompt needs it."""
+
+    exc_type: str = Field(description="e.g. 'ZeroDivisionError'")
+    message: str
+    frames: list[Frame] = Field(default_factory=list)
+    text: str = Field(default="", description="the formatted traceback, trimmed")
+
+    @property
+    def candidate_frames(self) -> list[Frame]:
+        return [f for f in self.frames if f.in_candidate]
+
+    def summary(self) -> str:
+        return f"{self.exc_type}: {self.message}" if self.message else self.exc_type
+
+
+class CheckResult(BaseModel, frozen=True):
+    """One check of the test function: a top-level assert, or a `Test case` block."""
+
+    name: str = Field(description="e.g. 'line 12: assert len(out) == 3' or 'Test case 2/3'")
+    line: int = Field(description="first line of the check in the test module")
+    passed: bool
+    executed: bool = Field(description="False when the test never reached it")
+    message: str = Field(default="", description="why it failed, or why it did not run")
+
+
+class ExecutionResult(BaseModel, frozen=True):
+    """Everything the sandbox learned from one execution."""
+
+    status: Status
+    checks: list[CheckResult] = Field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    stdout_bytes: int = Field(default=0, description="bytes written in all (kept: stdout)")
+    stderr_bytes: int = 0
+    traceback: TracebackInfo | None = None
+    reason: str = Field(default="", description="one line that says why, for people")
+    duration_s: float = Field(default=0.0, description="wall time of the whole execution")
+    peak_memory_mb: float | None = Field(default=None, description="max RSS, when known")
+    exit_code: int | None = None
+    backend: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """SR@All for one sample: every check passed (and at least one ran)."""
+        return self.status is Status.PASSED
+
+    @property
+    def any_passed(self) -> bool:
+        """SR@Any for one sample: at least one check passed."""
+        return any(c.passed for c in self.checks)
+
+    @property
+    def checks_executed(self) -> int:
+        return sum(c.executed for c in self.checks)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Creates .venv with what the app and the tests need. Idempotent: a second run is quick.
+# Usage: bash scripts/setup.sh [requirements file]   (default requirements.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reqs="${1:-requirements.txt}"
+
+# bubblewrap is the default sandbox; setpriv (util-linux) drops privileges when run as root.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing bubblewrap (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    echo "warning: bubblewrap is missing; install it (sudo apt-get install bubblewrap) for the sandbox" >&2
+  fi
+fi
+
+python3 -m venv .venv
+# torch first, pinned: a bare `torch` requirement resolved later would pull several GB of CUDA.
+.venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
+.venv/bin/python -m pip install -q --disable-pip-version-check -r "$reqs"

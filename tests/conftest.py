@@ -1,0 +1,74 @@
+"""Shared fixtures: the shared v3 data (read in place, never copied) and the sandboxes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+V3_DIR = SHARED / "data" / "aicodereval" / "Research-2309" / "Exp-2" / "output"
+V3_JSONL = V3_DIR / "hf-eval-data-v3-instruct.jsonl"
+MODEL_ANSWERS = SHARED / "data" / "model-answers" / "qwen2.5-coder-answers.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _no_hub(monkeypatch, tmp_path_factory):
+    """No test reaches the Hub, and none sees the developer's HuggingFace cache or token."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+
+
+@pytest.fixture(scope="session")
+def v3_jsonl() -> Path:
+    if not V3_JSONL.is_file():
+        pytest.fail(f"the shared AICoderEval v3 data is missing: {V3_JSONL}")
+    return V3_JSONL
+
+
+@pytest.fixture(scope="session")
+def v3_tasks(v3_jsonl):
+    from aicoder.tasks import load_jsonl
+
+    return load_jsonl(v3_jsonl)
+
+
+def _bwrap_or_skip():
+    from sandbox import SandboxUnavailable, get_sandbox
+
+    if not shutil.which("bwrap"):
+        pytest.skip("bubblewrap is not installed (scripts/setup.sh installs it)")
+    try:
+        return get_sandbox("bwrap", hf_cache=False)
+    except SandboxUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def bwrap():
+    return _bwrap_or_skip()
+
+
+@pytest.fixture(scope="session")
+def process_sandbox():
+    from sandbox import get_sandbox
+
+    return get_sandbox("process", hf_cache=False)
+
+
+@pytest.fixture(scope="session", params=["bwrap", "process"])
+def any_sandbox(request):
+    if request.param == "bwrap":
+        return _bwrap_or_skip()
+    from sandbox import get_sandbox
+
+    return get_sandbox("process", hf_cache=False)
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0

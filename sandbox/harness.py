@@ -53,7 +53,8 @@ import traceback
 
 __all__ = ["instrument", "main"]
 
-_REC = "__aicoder_checks__"
+_REC = "__aicoder_checks__"  # the global the harness sets just before calling the test
+_LOCAL = "__aicoder_rec__"  # the test function's own binding: the program cannot rebind it
 _EXC = "__aicoder_exc__"
 _MARKER = re.compile(r"test(?:ing)?[ _]?case\s*\[?\s*(\d+)\s*(?:/\s*(\d+))?", re.IGNORECASE)
 _MSG_CAP = 2000
@@ -77,7 +78,7 @@ def _stmt(src: str) -> ast.stmt:
 
 def _record_call(method: str, *args: ast.expr) -> ast.stmt:
     call = ast.Call(
-        func=ast.Attribute(value=ast.Name(id=_REC, ctx=ast.Load()), attr=method, ctx=ast.Load()),
+        func=ast.Attribute(value=ast.Name(id=_LOCAL, ctx=ast.Load()), attr=method, ctx=ast.Load()),
         args=list(args),
         keywords=[],
     )
@@ -91,7 +92,7 @@ def _guard(body: list[ast.stmt], check_id: int, *, swallow: bool, record_ok: boo
     KeyboardInterrupt and MemoryError always propagate.
     """
     fail = ast.Call(
-        func=ast.Attribute(value=ast.Name(id=_REC, ctx=ast.Load()), attr="fail", ctx=ast.Load()),
+        func=ast.Attribute(value=ast.Name(id=_LOCAL, ctx=ast.Load()), attr="fail", ctx=ast.Load()),
         args=[ast.Constant(check_id), ast.Name(id=_EXC, ctx=ast.Load()), ast.Constant(swallow)],
         keywords=[],
     )
@@ -263,6 +264,11 @@ def instrument(test_source: str, entry: str) -> tuple[ast.Module, list[dict]]:
     _Handlers().visit(func)
     # Inside blocks an assert only records its failure; the block guard records the pass.
     _Asserts(ids, top_level, record_ok=len(markers) < 2).visit(func)
+    # Bind the recorder to a local first thing, so that code the test calls cannot swap the
+    # global for a fake; nested helpers of the test see the local through their closure.
+    bind = ast.Assign(targets=[ast.Name(id=_LOCAL, ctx=ast.Store())],
+                      value=ast.Name(id=_REC, ctx=ast.Load()))
+    func.body.insert(0, ast.copy_location(bind, func.body[0]))
     ast.fix_missing_locations(module)
     return module, plan
 

@@ -149,5 +149,5 @@ class BwrapSandbox(LocalSandbox):
         if probe:
             args += [self.python, "-I", "-c", "print('ok')"]
         else:
-            args += [self.python, "-I", _HARNESS_INSIDE]
+            args += [self.python, "-I", "-u", _HARNESS_INSIDE]
         return Launch(args, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})

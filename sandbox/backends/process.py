@@ -29,5 +29,5 @@ class ProcessSandbox(LocalSandbox):
         workdir = tempfile.mkdtemp(prefix="aicoder-run-")
         env = base_env(self.hf_cache)
         env["HOME"] = env["TMPDIR"] = workdir
-        return Launch([self.python, "-I", str(HARNESS)], env, workdir,
+        return Launch([self.python, "-I", "-u", str(HARNESS)], env, workdir,
                       cleanup=lambda: shutil.rmtree(workdir, ignore_errors=True))

@@ -1,0 +1,285 @@
+"""The hostile-code corpus: each program tries to escape, cheat or harm, and each is contained.
+
+Every case's test asserts that the attack *worked*; a contained attack therefore never passes,
+and the host-side checks confirm that nothing happened outside the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox import Limits, Program, Status
+from tests.conftest import is_root
+
+QUICK = Limits(wall_s=15)
+
+
+def run(sandbox, candidate: str, test: str, limits: Limits = QUICK):
+    return sandbox.run(Program(candidate=candidate, test=test, entry="test_attack"), limits)
+
+
+def test_network_is_unreachable(bwrap):
+    """Even loopback of the host is another network: a server here sees no connection."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    accepted = []
+
+    def accept():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not accepted:
+            try:
+                accepted.append(server.accept())
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    cand = (
+        "import socket, urllib.request\n"
+        "def attack():\n"
+        "    reached = []\n"
+        f"    for host, port in [('127.0.0.1', {port}), ('1.1.1.1', 80), ('huggingface.co', 443)]:\n"
+        "        try:\n"
+        "            socket.create_connection((host, port), timeout=2).close()\n"
+        "            reached.append(host)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return reached\n"
+    )
+    result = run(bwrap, cand, "def test_attack():\n    assert attack() != []\n")
+    thread.join()
+    server.close()
+    assert result.status is Status.FAILED, result.reason
+    assert accepted == []
+
+
+def test_cannot_write_outside_tmp(bwrap, tmp_path):
+    target = tmp_path / "escaped.txt"
+    cand = (
+        "import os\n"
+        "def attack():\n"
+        "    written = []\n"
+        f"    for path in [{str(target)!r}, '/etc/evil', '/usr/evil', '/evil', '/opt/aicoder/x']:\n"
+        "        try:\n"
+        "            with open(path, 'w') as fh:\n"
+        "                fh.write('x')\n"
+        "            written.append(path)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    open('/tmp/allowed.txt', 'w').write('fine')\n"
+        "    return written\n"
+    )
+    result = run(bwrap, cand, "def test_attack():\n    assert attack() != []\n")
+    assert result.status is Status.FAILED, result.reason
+    assert not target.exists()
+    assert not Path("/evil").exists() and not Path("/usr/evil").exists()
+
+
+@pytest.mark.skipif(not is_root(), reason="planting a file in /root needs root")
+def test_cannot_read_root_or_shadow(bwrap):
+    canary = Path("/root") / f"aicoder-canary-{secrets.token_hex(4)}"
+    canary.write_text("secret")
+    try:
+        cand = (
+            "import os\n"
+            "def attack():\n"
+            "    found = []\n"
+            "    try:\n"
+            f"        found.append(open({str(canary)!r}).read())\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "    try:\n"
+            "        found += [n for n in os.listdir('/root') if 'canary' in n]\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "    try:\n"
+            "        text = open('/etc/shadow').read()\n"
+            "        if text:\n"
+            "            found.append(text)\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "    return found\n"
+        )
+        result = run(bwrap, cand, "def test_attack():\n    assert attack() != []\n")
+    finally:
+        canary.unlink()
+    assert result.status is Status.FAILED, result.reason
+    assert "secret" not in result.stdout + result.stderr
+
+
+def test_environment_secrets_do_not_reach_the_program(bwrap, monkeypatch):
+    token = "hf_" + secrets.token_hex(12)
+    monkeypatch.setenv("HF_TOKEN", token)
+    monkeypatch.setenv("OPENAI_API_KEY", token)
+    cand = (
+        "import os\n"
+        "def attack():\n"
+        "    seen = ' '.join(os.environ.values())\n"
+        "    for pid in ('self', '1'):\n"
+        "        try:\n"
+        "            seen += open(f'/proc/{pid}/environ', 'rb').read().decode(errors='ignore')\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return seen\n"
+    )
+    test = f"def test_attack():\n    assert {token!r} in attack()\n"
+    result = run(bwrap, cand, test)
+    assert result.status is Status.FAILED, result.reason
+    assert token not in result.stdout + result.stderr
+
+
+def test_fork_bomb_is_contained(bwrap):
+    cand = "import os\ndef attack():\n    while True:\n        os.fork()\n"
+    start = time.monotonic()
+    result = run(bwrap, cand, "def test_attack():\n    assert attack()\n", Limits(wall_s=20))
+    assert time.monotonic() - start < 30
+    assert result.status in (Status.ERROR, Status.FAILED, Status.TIMEOUT), result.reason
+    assert not result.passed
+
+
+@pytest.mark.parametrize("bomb", [
+    "    b = bytearray(64 * 1024 ** 3)\n    return b\n",
+    "    hoard = []\n    while True:\n        hoard.append(bytearray(64 * 1024 ** 2))\n",
+])
+def test_memory_bomb_hits_the_limit(any_sandbox, bomb):
+    cand = "def attack():\n" + bomb
+    result = run(any_sandbox, cand, "def test_attack():\n    assert attack()\n",
+                 Limits(wall_s=30, memory_mb=512))
+    assert result.status is Status.MEMORY, result.reason
+
+
+def test_infinite_loop_times_out_and_is_killed(any_sandbox):
+    cand = "def attack():\n    while True:\n        pass\n"
+    start = time.monotonic()
+    result = run(any_sandbox, cand, "def test_attack():\n    assert attack()\n", Limits(wall_s=2))
+    assert result.status is Status.TIMEOUT
+    assert 2 <= time.monotonic() - start < 10
+    assert result.checks[0].message == "not reached: timeout"
+
+
+def test_cpu_limit_catches_busy_threads(bwrap):
+    cand = (
+        "import threading\n"
+        "def spin():\n    while True:\n        pass\n"
+        "def attack():\n"
+        "    for _ in range(2):\n        threading.Thread(target=spin, daemon=True).start()\n"
+        "    spin()\n"
+    )
+    result = run(bwrap, cand, "def test_attack():\n    assert attack()\n",
+                 Limits(wall_s=30, cpu_s=2))
+    assert result.status is Status.TIMEOUT
+    assert "CPU-time" in result.reason
+
+
+def test_huge_output_is_capped(any_sandbox):
+    cand = ("import sys\n"
+            "def attack():\n"
+            "    for _ in range(400):\n"
+            "        sys.stdout.write('x' * 65536 + '\\n')\n"
+            "        sys.stderr.write('y' * 65536 + '\\n')\n"
+            "    return True\n")
+    result = run(any_sandbox, cand, "def test_attack():\n    assert attack()\n",
+                 Limits(wall_s=60, output_bytes=8192))
+    assert result.status is Status.PASSED, result.reason
+    assert result.stdout_bytes > 25_000_000 and result.stderr_bytes > 25_000_000
+    assert len(result.stdout) < 9000 and "bytes cut" in result.stdout
+    assert len(result.stderr) < 9000
+
+
+def test_endless_output_times_out_without_flooding_memory(bwrap):
+    cand = "import os\ndef attack():\n    while True:\n        os.write(1, b'z' * 65536)\n"
+    result = run(bwrap, cand, "def test_attack():\n    assert attack()\n", Limits(wall_s=3))
+    assert result.status is Status.TIMEOUT
+    assert len(result.stdout) < 70_000
+
+
+@pytest.mark.parametrize(("candidate", "expected"), [
+    ("import sys\nsys.exit(0)\ndef attack():\n    return False\n", Status.ERROR),
+    ("import os\ndef attack():\n    os._exit(0)\n", Status.CRASHED),
+    ("import os\nos._exit(0)\n", Status.CRASHED),
+    ("import sys\ndef attack():\n    sys.exit(0)\n", Status.FAILED),
+    ("import os, signal\ndef attack():\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+     Status.CRASHED),
+])
+def test_early_exit_is_never_a_pass(any_sandbox, candidate, expected):
+    result = run(any_sandbox, candidate, "def test_attack():\n    assert attack()\n")
+    assert result.status is expected, result.reason
+    assert not result.passed and not result.any_passed
+
+
+def test_printing_a_pass_or_a_fake_event_is_not_a_pass(any_sandbox):
+    cand = (
+        "import json\n"
+        "def attack():\n"
+        "    print('All Tests Passed')\n"
+        "    for nonce in ('0' * 32, 'deadbeef' * 4):\n"
+        "        for event in ({'e': 'plan', 'pid': 1, 'checks': []},\n"
+        "                      {'e': 'check', 'id': 0, 'passed': True, 'message': ''},\n"
+        "                      {'e': 'done', 'status': 'passed', 'reason': 'forged'}):\n"
+        "            print('\\n\\x1e' + nonce + ' ' + json.dumps(event))\n"
+        "    import os\n"
+        "    os._exit(0)\n"
+    )
+    result = run(any_sandbox, cand, "def test_attack():\n    assert attack()\n")
+    assert result.status is Status.CRASHED
+    assert result.reason != "forged"
+    assert "All Tests Passed" in result.stdout
+
+
+def test_calling_the_recorder_directly_is_ignored(any_sandbox):
+    cand = (
+        "import gc\n"
+        "def attack():\n"
+        "    rec = globals().get('__aicoder_checks__')\n"
+        "    for cid in range(3):\n"
+        "        rec.ok(cid)\n"
+        "    globals()['__aicoder_checks__'] = type('Fake', (), {'ok': lambda *a: None,\n"
+        "        'fail': lambda *a: True, 'caught': lambda *a: None})()\n"
+        "    return False\n"
+    )
+    test = "def test_attack():\n    assert attack()\n    assert False\n    assert 1 == 2\n"
+    result = run(any_sandbox, cand, test)
+    assert result.status is Status.FAILED, result.reason
+    assert not any(c.passed for c in result.checks)
+
+
+def test_closing_stdout_or_forking_cannot_forge_the_result(bwrap):
+    cand = (
+        "import os, sys\n"
+        "def attack():\n"
+        "    if os.fork() == 0:\n"
+        "        return True   # the child 'passes'; only the harness's own process counts\n"
+        "    os.wait()\n"
+        "    os.close(1)\n"
+        "    return False\n"
+    )
+    result = run(bwrap, cand, "def test_attack():\n    assert attack()\n")
+    assert result.status is Status.FAILED, result.reason
+
+
+def test_killing_the_parent_is_contained(bwrap):
+    cand = (
+        "import os, signal\n"
+        "def attack():\n"
+        "    killed = 0\n"
+        "    for pid in (os.getppid(), 1, -1):\n"
+        "        try:\n"
+        "            os.kill(pid, signal.SIGKILL)\n"
+        "            killed += 1\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return killed\n"
+    )
+    result = run(bwrap, cand, "def test_attack():\n    assert attack() > 0\n")
+    # the sandbox's init is not the program's to signal, and kill(-1) finds nothing else
+    assert result.status is Status.FAILED, result.reason

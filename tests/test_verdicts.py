@@ -1,0 +1,194 @@
+"""Per-check verdicts: what counts as a check, and which status each kind of run gets.
+
+These run through real sandboxes (bubblewrap and the plain process backend).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from sandbox import Limits, Program, Status
+from sandbox.harness import instrument
+
+FAST = Limits(wall_s=20)
+
+
+def program(candidate: str, test: str, entry: str = "test_f") -> Program:
+    return Program(candidate=candidate, test=test, entry=entry)
+
+
+DOUBLE = "def f(x):\n    return 2 * x\n"
+
+
+def test_plan_names_top_level_and_nested_asserts():
+    src = (
+        "def test_f():\n"
+        "    assert f(1) == 2\n"
+        "    for i in range(3):\n"
+        "        assert f(i) == 2 * i, 'loop'\n"
+        "    return 'All Tests Passed'\n"
+    )
+    module, plan = instrument(src, "test_f")
+    assert [c["name"] for c in plan] == ["line 2: assert f(1) == 2",
+                                         "line 4: assert f(i) == 2 * i"]
+    compile(module, "test.py", "exec")  # the rewrite is valid Python
+    assert "__aicoder_checks__" in ast.unparse(module)
+
+
+def test_plan_uses_test_case_blocks_when_marked():
+    src = (
+        "def test_f():\n"
+        "    print('Testing started.')\n"
+        "    data = [1, 2]\n"
+        "    # Test case 1: doubles\n"
+        "    print('Testing case [1/2] started.')\n"
+        "    assert f(1) == 2\n"
+        "    assert f(2) == 4\n"
+        "    print('Testing case [2/2] started.')\n"
+        "    assert f(data[0]) == 2\n"
+        "    return 'done'\n"
+    )
+    _, plan = instrument(src, "test_f")
+    assert len(plan) == 2
+    assert plan[0]["name"].startswith("[1/2] Test case 1") and plan[0]["line"] == 5
+    assert plan[1]["name"] == "Testing case [2/2] started."
+
+
+def test_missing_test_function_is_reported():
+    with pytest.raises(LookupError, match="no function named 'test_g'"):
+        instrument("def test_f():\n    assert True\n", "test_g")
+
+
+def test_independent_checks_each_get_a_verdict(any_sandbox):
+    test = ("def test_f():\n"
+            "    assert f(1) == 2\n"
+            "    assert f(2) == 5, 'wrong on purpose'\n"
+            "    assert f(3) == 6\n")
+    result = any_sandbox.run(program(DOUBLE, test), FAST)
+    assert result.status is Status.FAILED
+    assert [c.passed for c in result.checks] == [True, False, True]
+    assert result.checks[1].message == "AssertionError: wrong on purpose"
+    assert result.any_passed and not result.passed
+    assert result.traceback is not None and result.traceback.exc_type == "AssertionError"
+
+
+def test_all_checks_pass(any_sandbox):
+    test = "def test_f():\n    assert f(1) == 2\n    assert f(0) == 0\n    return 'ok'\n"
+    result = any_sandbox.run(program(DOUBLE, test), FAST)
+    assert result.status is Status.PASSED, result.reason
+    assert result.checks_executed == 2 and result.passed
+    assert result.peak_memory_mb and result.peak_memory_mb > 1
+
+
+def test_block_failure_does_not_stop_later_blocks(bwrap):
+    test = ("def test_f():\n"
+            "    # Test case 1\n"
+            "    assert f(None) == 0\n"
+            "    # Test case 2\n"
+            "    assert f(2) == 4\n")
+    result = bwrap.run(program(DOUBLE, test), FAST)
+    assert result.status is Status.FAILED
+    assert [c.passed for c in result.checks] == [False, True]
+    assert result.checks[0].message.startswith("TypeError: unsupported operand")
+
+
+def test_error_in_candidate_is_error_with_candidate_frames(bwrap):
+    cand = "def f(x):\n    y = x / 0\n    return y\n"
+    test = "def test_f():\n    r = f(1)\n    assert r == 2\n"
+    result = bwrap.run(program(cand, test), FAST)
+    assert result.status is Status.ERROR
+    assert result.traceback.exc_type == "ZeroDivisionError"
+    frames = result.traceback.candidate_frames
+    assert frames and frames[-1].line == 2 and frames[-1].code == "y = x / 0"
+    assert not result.checks[0].executed
+    assert result.checks[0].message.startswith("not reached: ZeroDivisionError")
+
+
+def test_syntax_error_names_the_line(bwrap):
+    result = bwrap.run(program("def f(x):\n    return (x\n", "def test_f():\n    assert f(1)\n"),
+                       FAST)
+    assert result.status is Status.ERROR
+    assert result.traceback.exc_type == "SyntaxError"
+    assert any(fr.in_candidate and fr.line == 2 for fr in result.traceback.frames)
+
+
+def test_a_test_that_catches_the_error_is_vacuous_not_passed(bwrap):
+    """The v3 pattern: the test catches an OSError, prints, and never asserts."""
+    cand = "def f(path):\n    return open(path).read()\n"
+    test = ("def test_f():\n"
+            "    try:\n"
+            "        text = f('missing.wav')\n"
+            "        assert isinstance(text, str)\n"
+            "    except OSError as e:\n"
+            "        print(f'Error: {e}')\n"
+            "    else:\n"
+            "        print('All Tests Passed')\n")
+    result = bwrap.run(program(cand, test), FAST)
+    assert result.status is Status.VACUOUS
+    assert "FileNotFoundError" in result.reason
+    assert result.checks_executed == 0 and not result.any_passed
+
+
+def test_catch_all_handler_that_swallows_an_error_is_an_error(bwrap):
+    cand = "def f(x):\n    raise RuntimeError('model not found')\n"
+    test = ("def test_f():\n"
+            "    try:\n"
+            "        assert f(1) is not None\n"
+            "        print('All Tests Passed')\n"
+            "    except Exception as e:\n"
+            "        print(f'Test Failed: {e}')\n")
+    result = bwrap.run(program(cand, test), FAST)
+    # the assert's own expression raised: the check failed, and its message says why
+    assert result.status is Status.FAILED
+    assert result.checks[0].message == "RuntimeError: model not found"
+
+    test2 = ("def test_f():\n"
+             "    assert f is not None\n"
+             "    try:\n"
+             "        r = f(1)\n"
+             "    except Exception:\n"
+             "        print('Test Failed')\n"
+             "        return\n"
+             "    assert r == 1\n")
+    result = bwrap.run(program(cand, test2), FAST)
+    assert result.status is Status.ERROR
+    assert "caught RuntimeError with a catch-all handler" in result.reason
+    assert [c.executed for c in result.checks] == [True, False]
+
+
+def test_handler_that_asserts_on_the_exception_is_a_real_check(bwrap):
+    cand = "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x\n"
+    test = ("def test_f():\n"
+            "    try:\n"
+            "        f(-1)\n"
+            "    except Exception as e:\n"
+            "        assert isinstance(e, ValueError)\n"
+            "    assert f(2) == 2\n")
+    result = bwrap.run(program(cand, test), FAST)
+    assert result.status is Status.PASSED, result.reason
+
+
+def test_a_test_without_asserts_is_vacuous(bwrap):
+    test = "def test_f():\n    print(f(2))\n    return 'All Tests Passed'\n"
+    result = bwrap.run(program(DOUBLE, test), FAST)
+    assert result.status is Status.VACUOUS
+    assert result.stdout.strip() == "4"
+
+
+def test_output_is_kept_and_events_are_not_shown(bwrap):
+    cand = "import sys\ndef f(x):\n    print('out', x)\n    print('err', x, file=sys.stderr)\n    return 2 * x\n"
+    test = "def test_f():\n    assert f(1) == 2\n"
+    result = bwrap.run(program(cand, test), FAST)
+    assert result.status is Status.PASSED
+    assert result.stdout == "out 1\n"
+    assert result.stderr == "err 1\n"
+
+
+def test_unusable_test_code_is_an_error_not_a_crash(bwrap):
+    result = bwrap.run(program(DOUBLE, "def test_f(:\n"), FAST)
+    assert result.status is Status.ERROR
+    assert "test code is unusable" in result.reason
+    result = bwrap.run(program(DOUBLE, "def test_g():\n    assert True\n"), FAST)
+    assert result.status is Status.ERROR and "no function named 'test_f'" in result.reason

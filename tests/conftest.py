@@ -61,6 +61,20 @@ def process_sandbox():
     return get_sandbox("process", hf_cache=False)
 
 
+def _docker_or_skip():
+    from sandbox import SandboxUnavailable, get_sandbox
+
+    try:
+        return get_sandbox("docker", hf_cache=False)
+    except SandboxUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def docker_sandbox():
+    return _docker_or_skip()
+
+
 @pytest.fixture(scope="session", params=["bwrap", "process"])
 def any_sandbox(request):
     if request.param == "bwrap":
@@ -68,6 +82,12 @@ def any_sandbox(request):
     from sandbox import get_sandbox
 
     return get_sandbox("process", hf_cache=False)
+
+
+@pytest.fixture(scope="session", params=["bwrap", pytest.param("docker", marks=pytest.mark.docker)])
+def isolated(request):
+    """Each backend that isolates: the hostile corpus must be contained by all of them."""
+    return _bwrap_or_skip() if request.param == "bwrap" else _docker_or_skip()
 
 
 def is_root() -> bool:

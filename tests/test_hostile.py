@@ -25,7 +25,7 @@ def run(sandbox, candidate: str, test: str, limits: Limits = QUICK):
     return sandbox.run(Program(candidate=candidate, test=test, entry="test_attack"), limits)
 
 
-def test_network_is_unreachable(bwrap):
+def test_network_is_unreachable(isolated):
     """Even loopback of the host is another network: a server here sees no connection."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -56,14 +56,14 @@ def test_network_is_unreachable(bwrap):
         "            pass\n"
         "    return reached\n"
     )
-    result = run(bwrap, cand, "def test_attack():\n    assert attack() != []\n")
+    result = run(isolated, cand, "def test_attack():\n    assert attack() != []\n")
     thread.join()
     server.close()
     assert result.status is Status.FAILED, result.reason
     assert accepted == []
 
 
-def test_cannot_write_outside_tmp(bwrap, tmp_path):
+def test_cannot_write_outside_tmp(isolated, tmp_path):
     target = tmp_path / "escaped.txt"
     cand = (
         "import os\n"
@@ -79,14 +79,14 @@ def test_cannot_write_outside_tmp(bwrap, tmp_path):
         "    open('/tmp/allowed.txt', 'w').write('fine')\n"
         "    return written\n"
     )
-    result = run(bwrap, cand, "def test_attack():\n    assert attack() != []\n")
+    result = run(isolated, cand, "def test_attack():\n    assert attack() != []\n")
     assert result.status is Status.FAILED, result.reason
     assert not target.exists()
     assert not Path("/evil").exists() and not Path("/usr/evil").exists()
 
 
 @pytest.mark.skipif(not is_root(), reason="planting a file in /root needs root")
-def test_cannot_read_root_or_shadow(bwrap):
+def test_cannot_read_root_or_shadow(isolated):
     canary = Path("/root") / f"aicoder-canary-{secrets.token_hex(4)}"
     canary.write_text("secret")
     try:
@@ -110,14 +110,14 @@ def test_cannot_read_root_or_shadow(bwrap):
             "        pass\n"
             "    return found\n"
         )
-        result = run(bwrap, cand, "def test_attack():\n    assert attack() != []\n")
+        result = run(isolated, cand, "def test_attack():\n    assert attack() != []\n")
     finally:
         canary.unlink()
     assert result.status is Status.FAILED, result.reason
     assert "secret" not in result.stdout + result.stderr
 
 
-def test_environment_secrets_do_not_reach_the_program(bwrap, monkeypatch):
+def test_environment_secrets_do_not_reach_the_program(isolated, monkeypatch):
     token = "hf_" + secrets.token_hex(12)
     monkeypatch.setenv("HF_TOKEN", token)
     monkeypatch.setenv("OPENAI_API_KEY", token)
@@ -133,15 +133,15 @@ def test_environment_secrets_do_not_reach_the_program(bwrap, monkeypatch):
         "    return seen\n"
     )
     test = f"def test_attack():\n    assert {token!r} in attack()\n"
-    result = run(bwrap, cand, test)
+    result = run(isolated, cand, test)
     assert result.status is Status.FAILED, result.reason
     assert token not in result.stdout + result.stderr
 
 
-def test_fork_bomb_is_contained(bwrap):
+def test_fork_bomb_is_contained(isolated):
     cand = "import os\ndef attack():\n    while True:\n        os.fork()\n"
     start = time.monotonic()
-    result = run(bwrap, cand, "def test_attack():\n    assert attack()\n", Limits(wall_s=20))
+    result = run(isolated, cand, "def test_attack():\n    assert attack()\n", Limits(wall_s=20))
     assert time.monotonic() - start < 30
     assert result.status in (Status.ERROR, Status.FAILED, Status.TIMEOUT), result.reason
     assert not result.passed
@@ -167,7 +167,7 @@ def test_infinite_loop_times_out_and_is_killed(any_sandbox):
     assert result.checks[0].message == "not reached: timeout"
 
 
-def test_cpu_limit_catches_busy_threads(bwrap):
+def test_cpu_limit_catches_busy_threads(isolated):
     cand = (
         "import threading\n"
         "def spin():\n    while True:\n        pass\n"
@@ -175,7 +175,7 @@ def test_cpu_limit_catches_busy_threads(bwrap):
         "    for _ in range(2):\n        threading.Thread(target=spin, daemon=True).start()\n"
         "    spin()\n"
     )
-    result = run(bwrap, cand, "def test_attack():\n    assert attack()\n",
+    result = run(isolated, cand, "def test_attack():\n    assert attack()\n",
                  Limits(wall_s=30, cpu_s=2))
     assert result.status is Status.TIMEOUT
     assert "CPU-time" in result.reason
@@ -196,9 +196,9 @@ def test_huge_output_is_capped(any_sandbox):
     assert len(result.stderr) < 9000
 
 
-def test_endless_output_times_out_without_flooding_memory(bwrap):
+def test_endless_output_times_out_without_flooding_memory(isolated):
     cand = "import os\ndef attack():\n    while True:\n        os.write(1, b'z' * 65536)\n"
-    result = run(bwrap, cand, "def test_attack():\n    assert attack()\n", Limits(wall_s=3))
+    result = run(isolated, cand, "def test_attack():\n    assert attack()\n", Limits(wall_s=3))
     assert result.status is Status.TIMEOUT
     assert len(result.stdout) < 70_000
 
@@ -253,7 +253,7 @@ def test_calling_the_recorder_directly_is_ignored(any_sandbox):
     assert not any(c.passed for c in result.checks)
 
 
-def test_closing_stdout_or_forking_cannot_forge_the_result(bwrap):
+def test_closing_stdout_or_forking_cannot_forge_the_result(isolated):
     cand = (
         "import os, sys\n"
         "def attack():\n"
@@ -263,23 +263,34 @@ def test_closing_stdout_or_forking_cannot_forge_the_result(bwrap):
         "    os.close(1)\n"
         "    return False\n"
     )
-    result = run(bwrap, cand, "def test_attack():\n    assert attack()\n")
+    result = run(isolated, cand, "def test_attack():\n    assert attack()\n")
     assert result.status is Status.FAILED, result.reason
 
 
-def test_killing_the_parent_is_contained(bwrap):
+def test_killing_the_parent_is_contained(isolated):
     cand = (
-        "import os, signal\n"
+        "import os, signal, time\n"
         "def attack():\n"
-        "    killed = 0\n"
-        "    for pid in (os.getppid(), 1, -1):\n"
+        "    targets = {os.getppid(), 1} - {os.getpid(), 0}\n"
+        "    for pid in list(targets) + [-1]:\n"
         "        try:\n"
         "            os.kill(pid, signal.SIGKILL)\n"
-        "            killed += 1\n"
         "        except OSError:\n"
         "            pass\n"
-        "    return killed\n"
+        "    time.sleep(0.2)\n"
+        "    dead = 0\n"
+        "    for pid in targets:\n"
+        "        try:\n"
+        "            os.kill(pid, 0)\n"
+        "        except ProcessLookupError:\n"
+        "            dead += 1\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return dead\n"
     )
-    result = run(bwrap, cand, "def test_attack():\n    assert attack() > 0\n")
-    # the sandbox's init is not the program's to signal, and kill(-1) finds nothing else
+    result = run(isolated, cand, "def test_attack():\n    assert attack() > 0\n")
+    # The sandbox's init is out of reach (not the program's uid, or protected as pid 1), and
+    # kill(-1) finds nothing else: the program survives its own attack and the check fails.
     assert result.status is Status.FAILED, result.reason
+    after = run(isolated, "def attack():\n    return 1\n", "def test_attack():\n    assert attack()\n")
+    assert after.status is Status.PASSED

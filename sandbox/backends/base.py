@@ -12,15 +12,23 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from sandbox.capture import EventStream, HeadTail, pump
+from sandbox.errors import SandboxUnavailable
 from sandbox.types import CheckResult, ExecutionResult, Frame, Limits, Program, Status, TracebackInfo
 
-__all__ = ["HARNESS", "Launch", "LocalSandbox", "Outcome", "Sandbox", "base_env", "hf_cache_dir",
-           "verdict"]
+__all__ = ["HARNESS", "HARNESS_INSIDE", "HF_INSIDE", "SECRET_ETC_DIRS", "SECRET_ETC_FILES", "Launch", "LocalSandbox", "Outcome", "Sandbox", "base_env", "hf_cache_dir",
+           "interpreter_paths", "verdict"]
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness.py"
+HARNESS_INSIDE = "/opt/aicoder/harness.py"  # where isolated backends mount it
+HF_INSIDE = "/opt/hf-cache"  # where isolated backends mount the HuggingFace cache
+# Files under /etc that a program has no business reading, masked with /dev/null.
+SECRET_ETC_FILES = ("shadow", "gshadow", "shadow-", "gshadow-", "sudoers", "ssh/ssh_host_rsa_key",
+                 "ssh/ssh_host_ecdsa_key", "ssh/ssh_host_ed25519_key", "machine-id")
+SECRET_ETC_DIRS = ("sudoers.d", "ssl/private", "docker")
 
 
 def hf_cache_dir() -> Path | None:
@@ -57,6 +65,28 @@ def base_env(hf_cache_inside: str | None) -> dict[str, str]:
             "HF_DATASETS_OFFLINE": "1",
         })
     return env
+
+
+@lru_cache(maxsize=8)
+def interpreter_paths(python: str) -> tuple[str, ...]:
+    """Directories the interpreter needs: its prefixes and every existing sys.path entry."""
+    probe = ("import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix,"
+             " sys.base_exec_prefix] + sys.path))")
+    try:
+        out = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True,
+                             timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxUnavailable(f"cannot run the interpreter {python}: {exc}") from exc
+    paths = {os.path.realpath(p) for p in json.loads(out) if p and os.path.exists(p)}
+    paths.add(os.path.dirname(os.path.realpath(python)))
+    paths.add(os.path.dirname(os.path.abspath(python)))
+    # Keep only the outermost directories that /usr does not already cover.
+    keep = sorted(p for p in paths if not p.startswith("/usr/") and p != "/usr")
+    outer: list[str] = []
+    for p in keep:
+        if not any(p == o or p.startswith(o + "/") for o in outer):
+            outer.append(p)
+    return tuple(outer)
 
 
 @dataclass

@@ -11,26 +11,29 @@ own uid. The environment is built from scratch (see ``base_env``).
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
 import subprocess
 import threading
-from functools import lru_cache
 from pathlib import Path
 
-from sandbox.backends.base import HARNESS, Launch, LocalSandbox, base_env, hf_cache_dir
+from sandbox.backends.base import (
+    HARNESS,
+    HARNESS_INSIDE,
+    HF_INSIDE,
+    Launch,
+    LocalSandbox,
+    base_env,
+    SECRET_ETC_DIRS,
+    SECRET_ETC_FILES,
+    hf_cache_dir,
+    interpreter_paths,
+)
 from sandbox.errors import SandboxUnavailable
 from sandbox.types import Limits
 
 __all__ = ["BwrapSandbox"]
 
-# Files under /etc that a program has no business reading, masked with /dev/null.
-_SECRET_FILES = ("shadow", "gshadow", "shadow-", "gshadow-", "sudoers", "ssh/ssh_host_rsa_key",
-                 "ssh/ssh_host_ecdsa_key", "ssh/ssh_host_ed25519_key", "machine-id")
-_SECRET_DIRS = ("sudoers.d", "ssl/private", "docker")
-_HARNESS_INSIDE = "/opt/aicoder/harness.py"
-_HF_INSIDE = "/opt/hf-cache"
 
 _uid_lock = threading.Lock()
 _uid_counter = itertools.count()
@@ -42,28 +45,6 @@ _UID_BASE = 200_000 + (os.getpid() % 1000) * 256
 def _next_uid() -> int:
     with _uid_lock:
         return _UID_BASE + next(_uid_counter) % 256
-
-
-@lru_cache(maxsize=8)
-def interpreter_paths(python: str) -> tuple[str, ...]:
-    """Directories the interpreter needs: its prefixes and every existing sys.path entry."""
-    probe = ("import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix,"
-             " sys.base_exec_prefix] + sys.path))")
-    try:
-        out = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True,
-                             timeout=60, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise SandboxUnavailable(f"cannot run the interpreter {python}: {exc}") from exc
-    paths = {os.path.realpath(p) for p in json.loads(out) if p and os.path.exists(p)}
-    paths.add(os.path.dirname(os.path.realpath(python)))
-    paths.add(os.path.dirname(os.path.abspath(python)))
-    # Keep only the outermost directories that /usr does not already cover.
-    keep = sorted(p for p in paths if not p.startswith("/usr/") and p != "/usr")
-    outer: list[str] = []
-    for p in keep:
-        if not any(p == o or p.startswith(o + "/") for o in outer):
-            outer.append(p)
-    return tuple(outer)
 
 
 class BwrapSandbox(LocalSandbox):
@@ -115,19 +96,19 @@ class BwrapSandbox(LocalSandbox):
             elif host.is_dir():
                 args += ["--ro-bind", str(host), f"/{name}"]
         args += ["--ro-bind", "/etc", "/etc"]
-        for rel in _SECRET_FILES:
+        for rel in SECRET_ETC_FILES:
             if (Path("/etc") / rel).is_file():
                 args += ["--ro-bind", "/dev/null", f"/etc/{rel}"]
-        for rel in _SECRET_DIRS:
+        for rel in SECRET_ETC_DIRS:
             if (Path("/etc") / rel).is_dir():
                 args += ["--tmpfs", f"/etc/{rel}"]
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
         made: set[str] = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
         binds = [(p, p) for p in self.python_paths]
-        binds.append((str(HARNESS), _HARNESS_INSIDE))
+        binds.append((str(HARNESS), HARNESS_INSIDE))
         if self.hf_cache is not None:
-            binds.append((str(self.hf_cache), _HF_INSIDE))
+            binds.append((str(self.hf_cache), HF_INSIDE))
         for src, dest in binds:
             # bubblewrap makes missing parents 0700; the unprivileged program must traverse them.
             parents = list(Path(dest).parents)[::-1][1:]
@@ -138,7 +119,7 @@ class BwrapSandbox(LocalSandbox):
             args += ["--ro-bind", src, dest]
             made.add(dest)
         args += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
-        env = base_env(_HF_INSIDE if self.hf_cache is not None else None)
+        env = base_env(HF_INSIDE if self.hf_cache is not None else None)
         for key, value in env.items():
             args += ["--setenv", key, value]
         args.append("--")
@@ -149,5 +130,5 @@ class BwrapSandbox(LocalSandbox):
         if probe:
             args += [self.python, "-I", "-c", "print('ok')"]
         else:
-            args += [self.python, "-I", "-u", _HARNESS_INSIDE]
+            args += [self.python, "-I", "-u", HARNESS_INSIDE]
         return Launch(args, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})

@@ -23,7 +23,15 @@ import os
 import threading
 
 from sandbox.errors import SandboxError, SandboxUnavailable
-from sandbox.types import CheckResult, ExecutionResult, Frame, Limits, Program, Status, TracebackInfo
+from sandbox.types import (
+    CheckResult,
+    ExecutionResult,
+    Frame,
+    Limits,
+    Program,
+    Status,
+    TracebackInfo,
+)
 
 __all__ = [
     "BACKENDS",

@@ -318,7 +318,7 @@ def _describe(exc: BaseException, candidate_name: str) -> dict:
 class Recorder:
     """Receives check events from the instrumented test, and only from it."""
 
-    __slots__ = ("_emit", "_allowed", "_getframe", "state", "failures", "swallowed", "narrow")
+    __slots__ = ("_allowed", "_emit", "_getframe", "failures", "narrow", "state", "swallowed")
 
     def __init__(self, emit) -> None:
         self._emit = emit
@@ -376,7 +376,7 @@ def _apply_limits(limits: dict) -> None:
     def cap(res, soft, hard=None):
         hard = soft if hard is None else hard
         try:
-            cur_soft, cur_hard = resource.getrlimit(res)
+            _, cur_hard = resource.getrlimit(res)
             if cur_hard != resource.RLIM_INFINITY:
                 hard = min(hard, cur_hard)
                 soft = min(soft, hard)
@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except Exception:  # noqa: BLE001 - the program may have replaced or closed them
+            except Exception:
                 pass
         event = {"e": "done", "status": status, "reason": reason, "peak_kb": _peak_kb()}
         if exc is not None:
@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> None:
         namespace[_REC] = recorder  # the candidate cannot swap the recorder for its own
         stage = "run"
         namespace[entry]()
-    except BaseException as exc:  # noqa: BLE001 - everything the program does is data
+    except BaseException as exc:
         if isinstance(exc, MemoryError):
             finish("memory", "the program ran out of memory (MemoryError)", exc)
         if recorder.is_failure(exc):

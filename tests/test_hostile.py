@@ -6,7 +6,6 @@ and the host-side checks confirm that nothing happened outside the sandbox.
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 import threading

@@ -15,7 +15,7 @@ from tests.conftest import SHARED
 def test_all_241_v3_records_load_and_round_trip(v3_jsonl, v3_tasks):
     records = [json.loads(line) for line in v3_jsonl.read_text().splitlines() if line.strip()]
     assert len(v3_tasks) == len(records) == 241
-    for task, record in zip(v3_tasks, records):
+    for task, record in zip(v3_tasks, records, strict=True):
         assert task.to_record() == record
         again = Task.from_record(json.loads(json.dumps(task.to_record())))
         assert again.model_dump(exclude={"source"}) == task.model_dump(exclude={"source"})

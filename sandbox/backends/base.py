@@ -17,7 +17,15 @@ from pathlib import Path
 
 from sandbox.capture import EventStream, HeadTail, pump
 from sandbox.errors import SandboxUnavailable
-from sandbox.types import CheckResult, ExecutionResult, Frame, Limits, Program, Status, TracebackInfo
+from sandbox.types import (
+    CheckResult,
+    ExecutionResult,
+    Frame,
+    Limits,
+    Program,
+    Status,
+    TracebackInfo,
+)
 
 __all__ = ["HARNESS", "HARNESS_INSIDE", "HF_INSIDE", "SECRET_ETC_DIRS", "SECRET_ETC_FILES", "Launch", "LocalSandbox", "Outcome", "Sandbox", "base_env", "hf_cache_dir",
            "interpreter_paths", "verdict"]

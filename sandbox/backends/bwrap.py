@@ -21,11 +21,11 @@ from sandbox.backends.base import (
     HARNESS,
     HARNESS_INSIDE,
     HF_INSIDE,
+    SECRET_ETC_DIRS,
+    SECRET_ETC_FILES,
     Launch,
     LocalSandbox,
     base_env,
-    SECRET_ETC_DIRS,
-    SECRET_ETC_FILES,
     hf_cache_dir,
     interpreter_paths,
 )
@@ -52,7 +52,7 @@ class BwrapSandbox(LocalSandbox):
 
     name = "bwrap"
 
-    def __init__(self, python: str | None = None, *, hf_cache: str | Path | None | bool = True,
+    def __init__(self, python: str | None = None, *, hf_cache: str | Path | bool | None = True,
                  bwrap: str | None = None) -> None:
         super().__init__(python)
         self.bwrap = bwrap or shutil.which("bwrap")

@@ -81,7 +81,7 @@ class DockerSandbox(Sandbox):
     name = "docker"
 
     def __init__(self, python: str | None = None, *, image: str | None = None,
-                 hf_cache: str | Path | None | bool = True, client=None) -> None:
+                 hf_cache: str | Path | bool | None = True, client=None) -> None:
         try:
             import docker
         except ImportError as exc:  # pragma: no cover - docker is in requirements.txt
@@ -90,7 +90,7 @@ class DockerSandbox(Sandbox):
         try:
             self.client = client or docker.from_env(timeout=120)
             self.client.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure here means no engine
+        except Exception as exc:
             raise SandboxUnavailable(
                 f"no Docker engine answers ({exc.__class__.__name__}): start dockerd, or set "
                 "DOCKER_HOST; or use the bwrap backend") from exc
@@ -217,11 +217,11 @@ class DockerSandbox(Sandbox):
             try:
                 status = container.wait(timeout=limits.wall_s)
                 exit_code = status.get("StatusCode")
-            except Exception:  # noqa: BLE001 - requests' ReadTimeout / ConnectionError
+            except Exception:
                 timed_out = True
                 try:
                     container.kill()
-                except Exception:  # noqa: BLE001 - it may have ended meanwhile
+                except Exception:
                     pass
             for reader in readers:
                 reader.join(timeout=10)
@@ -232,7 +232,7 @@ class DockerSandbox(Sandbox):
         finally:
             try:
                 container.remove(force=True)
-            except Exception:  # noqa: BLE001 - already gone
+            except Exception:
                 pass
         if exit_code is not None and exit_code > 128 and not note:
             exit_code = -(exit_code - 128)  # report signals the way subprocess does
@@ -247,7 +247,7 @@ class DockerSandbox(Sandbox):
                 for chunk in container.logs(stdout=stdout, stderr=not stdout, stream=True,
                                             follow=True):
                     sink.write(chunk)
-            except Exception:  # noqa: BLE001 - the container went away
+            except Exception:
                 pass
 
         thread = threading.Thread(target=run, daemon=True)

@@ -64,14 +64,15 @@ def base_env(hf_cache_inside: str | None) -> dict[str, str]:
         "OMP_WAIT_POLICY": "PASSIVE",  # busy-waiting threads starve the other workers
         "TOKENIZERS_PARALLELISM": "false",
         "HF_HUB_DISABLE_TELEMETRY": "1",
+        # There is no network inside: say so, so that libraries fail at once with a clear
+        # "offline" error instead of retrying connections.
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": "/tmp/hf-home",
     }
     if hf_cache_inside:
-        env.update({
-            "HF_HUB_CACHE": hf_cache_inside,
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "HF_DATASETS_OFFLINE": "1",
-        })
+        env["HF_HUB_CACHE"] = hf_cache_inside
     return env
 
 

@@ -1,0 +1,23 @@
+# The Space image: CPU, bubblewrap for the sandbox, a non-root user, port 7860.
+FROM python:3.11-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap util-linux \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 1000 user
+WORKDIR /home/user/app
+
+# torch first and pinned: a bare `torch` resolved with the rest would pull CUDA wheels.
+COPY requirements.txt .
+RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+ && pip install --no-cache-dir -r requirements.txt
+
+COPY --chown=user . .
+USER user
+ENV GRADIO_ANALYTICS_ENABLED=False \
+    GRADIO_SERVER_NAME=0.0.0.0 \
+    GRADIO_SERVER_PORT=7860 \
+    PYTHONUNBUFFERED=1
+EXPOSE 7860
+CMD ["python", "app.py"]

@@ -1,0 +1,34 @@
+"""Turning an ExecutionResult into what a person reads: a summary line and a checks table."""
+
+from __future__ import annotations
+
+from sandbox import ExecutionResult, Status
+
+__all__ = ["STATUS_ICONS", "check_rows", "summary_markdown"]
+
+STATUS_ICONS = {
+    Status.PASSED: "✅", Status.FAILED: "❌", Status.VACUOUS: "⚪", Status.ERROR: "💥",
+    Status.TIMEOUT: "⏱️", Status.MEMORY: "🧠", Status.CRASHED: "☠️",
+}
+
+
+def summary_markdown(result: ExecutionResult) -> str:
+    """One paragraph: the status, how many checks passed, why, and what it cost."""
+    passed = sum(c.passed for c in result.checks)
+    icon = STATUS_ICONS[result.status]
+    memory = f" · peak {result.peak_memory_mb:.0f} MiB" if result.peak_memory_mb else ""
+    lines = [
+        f"### {icon} {result.status.value.upper()} — {passed}/{len(result.checks)} checks passed",
+        f"{result.reason}",
+        f"*{result.duration_s:.2f} s in the `{result.backend}` sandbox{memory}*",
+    ]
+    return "\n\n".join(lines)
+
+
+def check_rows(result: ExecutionResult) -> list[list[str]]:
+    """Rows of (check, verdict, message) for a table."""
+    rows = []
+    for check in result.checks:
+        verdict = "passed" if check.passed else ("failed" if check.executed else "not run")
+        rows.append([check.name, verdict, check.message])
+    return rows

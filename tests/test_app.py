@@ -16,11 +16,11 @@ def iou_task():
 def test_judge_shows_each_check(iou_task, bwrap):
     summary, rows, tb, _, _ = judge(iou_task, iou_task.imports + iou_task.reference_code, bwrap)
     assert "PASSED — 4/4 checks passed" in summary
-    assert [r[1] for r in rows] == ["passed"] * 4 and tb == ""
+    assert [r[0] for r in rows] == ["✓ passed"] * 4 and tb == ""
 
     broken = iou_task.imports + iou_task.reference_code.replace("inter / union", "inter / (union + 1)")
     summary, rows, _, _, _ = judge(iou_task, broken, bwrap)
-    assert "FAILED" in summary and "failed" in [r[1] for r in rows]
+    assert "FAILED" in summary and "✗ failed" in [r[0] for r in rows]
 
 
 def test_judge_refuses_empty_and_huge_code(iou_task, bwrap):

@@ -162,3 +162,15 @@ def test_reference_program_is_the_record_program(v3_tasks):
     for task in v3_tasks:
         program = reference_program(task)
         assert program.text(task.call).replace("\n", "") == task.content.replace("\n", "")
+
+
+def test_line_numbers_survive_assembly(builtin, bwrap):
+    """A traceback points at the line as the answer wrote it."""
+    task = builtin["box_iou"]
+    code = (task.imports + "# a comment\nprint('example at the top')\n" + task.reference_code
+            ).replace("    return inter / union", "    raise ValueError('oops')\n    return 0")
+    raising = code.splitlines().index("    raise ValueError('oops')") + 1
+    result = bwrap.run(assemble(task, "```python\n" + code + "```"))
+    assert result.status is Status.FAILED  # each Test case block caught the ValueError
+    assert result.traceback.candidate_frames[-1].line == raising
+    assert "example at the top" not in result.stdout

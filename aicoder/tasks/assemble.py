@@ -102,25 +102,42 @@ def _is_constant_assignment(node: ast.stmt) -> bool:
 
 
 def sanitize(code: str) -> str:
-    """Keep the imports, definitions and constant assignments of a module; drop the rest.
+    """Keep the imports, definitions and constant assignments of a module; blank out the rest.
 
-    Code that does not parse is returned unchanged: the sandbox reports the SyntaxError
-    with its line, which the repair loop needs.
+    Dropped statements become empty lines, so line numbers in tracebacks still point at the
+    code as the model (or the person) wrote it. Code that does not parse is returned
+    unchanged: the sandbox reports the SyntaxError with its line, which the repair loop needs.
     """
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return code
     lines = code.splitlines(keepends=True)
-    kept: list[str] = []
+    kept_lines: set[int] = set()
+    dropped: list[tuple[int, int]] = []
     for node in tree.body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
         if isinstance(node, _KEEP) or _is_constant_assignment(node):
-            start = node.lineno
-            decorators = getattr(node, "decorator_list", [])
-            if decorators:
-                start = min(d.lineno for d in decorators)
-            kept.append("".join(lines[start - 1: node.end_lineno]))
-    return "\n".join(part.rstrip() + "\n" for part in kept)
+            kept_lines.update(range(start, node.end_lineno + 1))
+        else:
+            dropped.append((start, node.end_lineno))
+    for start, end in dropped:
+        for number in range(start, end + 1):
+            # `import x; print(x)` shares its line with a kept statement: the line stays whole
+            if number not in kept_lines:
+                lines[number - 1] = "\n"
+    return "".join(lines).rstrip() + "\n"
+
+
+def _missing_imports(imports: str, code: str) -> str:
+    """The task's import statements that ``code`` does not make itself, one per line."""
+    try:
+        wanted = [n for n in ast.parse(imports).body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        have = {ast.unparse(n) for n in ast.parse(code).body
+                if isinstance(n, (ast.Import, ast.ImportFrom))}
+    except SyntaxError:
+        return imports
+    return "".join(ast.unparse(n) + "\n" for n in wanted if ast.unparse(n) not in have)
 
 
 def _defines(code: str, name: str) -> bool:
@@ -156,7 +173,9 @@ def assemble(task: Task, answer: str) -> Program:
     """
     code = extract_code(answer, task.function_name)
     if _defines(code, task.function_name):
-        candidate = task.imports.rstrip() + "\n\n" + sanitize(code)
+        # The test may need the task's imports even when the answer forgot them. Only the
+        # missing ones go on top, so that an answer with its imports keeps its line numbers.
+        candidate = _missing_imports(task.imports, code) + sanitize(code)
     else:
         # A body: it continues the prompt, which ends inside the function after its docstring.
         candidate = sanitize(task.prompt.rstrip() + _as_body(code))

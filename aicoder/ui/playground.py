@@ -43,7 +43,8 @@ def build_app(tasks: list[Task], sandbox):
         return task.prompt, task.imports + task.reference_code
 
     def run(label: str, code: str):
-        return judge(by_label[label], code, sandbox)
+        summary, rows, tb, out, err = judge(by_label[label], code, sandbox)
+        return summary, rows, gr.Code(value=tb, visible=bool(tb)), out, err
 
     with gr.Blocks(title="AICoder Studio") as app:
         gr.Markdown("# AICoder Studio\nAICoderEval tasks judged check by check in an isolated "
@@ -57,9 +58,11 @@ def build_app(tasks: list[Task], sandbox):
                 button = gr.Button("Run in the sandbox", variant="primary")
             with gr.Column(scale=1):
                 summary = gr.Markdown()
-                checks = gr.Dataframe(headers=["check", "verdict", "message"],
-                                      label="Checks", wrap=True, interactive=False)
-                traceback = gr.Code(language="python", label="Traceback", interactive=False)
+                checks = gr.Dataframe(headers=["verdict", "check", "message"],
+                                      label="Checks", wrap=True, interactive=False,
+                                      column_widths=["15%", "45%", "40%"])
+                traceback = gr.Code(language="python", label="Traceback", interactive=False,
+                                    visible=False)
                 with gr.Row():
                     stdout = gr.Textbox(label="stdout", lines=6, max_lines=12)
                     stderr = gr.Textbox(label="stderr", lines=6, max_lines=12)

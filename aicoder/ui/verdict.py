@@ -6,9 +6,10 @@ from sandbox import ExecutionResult, Status
 
 __all__ = ["STATUS_ICONS", "check_rows", "summary_markdown"]
 
+# Plain symbols that every font has (emoji render as boxes in many headless browsers).
 STATUS_ICONS = {
-    Status.PASSED: "✅", Status.FAILED: "❌", Status.VACUOUS: "⚪", Status.ERROR: "💥",
-    Status.TIMEOUT: "⏱️", Status.MEMORY: "🧠", Status.CRASHED: "☠️",
+    Status.PASSED: "✓", Status.FAILED: "✗", Status.VACUOUS: "○", Status.ERROR: "✗",
+    Status.TIMEOUT: "✗", Status.MEMORY: "✗", Status.CRASHED: "✗",
 }
 
 
@@ -26,9 +27,9 @@ def summary_markdown(result: ExecutionResult) -> str:
 
 
 def check_rows(result: ExecutionResult) -> list[list[str]]:
-    """Rows of (check, verdict, message) for a table."""
+    """Rows of (verdict, check, message) for a table; the verdict first, so it is never cut."""
     rows = []
     for check in result.checks:
-        verdict = "passed" if check.passed else ("failed" if check.executed else "not run")
-        rows.append([check.name, verdict, check.message])
+        verdict = "✓ passed" if check.passed else ("✗ failed" if check.executed else "– not run")
+        rows.append([verdict, check.name, check.message])
     return rows

@@ -85,7 +85,7 @@ def _record_call(method: str, *args: ast.expr) -> ast.stmt:
     return ast.Expr(value=call)
 
 
-def _guard(body: list[ast.stmt], check_id: int, *, swallow: bool, record_ok: bool = True) -> ast.Try:
+def _guard(body: list[ast.stmt], check_id: int, *, swallow: bool, on_ok: str = "ok") -> ast.Try:
     """``try: body / except BaseException as e: record fail [, raise] / else: record ok``.
 
     With ``swallow`` an ordinary exception is recorded and the test goes on; SystemExit,
@@ -102,7 +102,7 @@ def _guard(body: list[ast.stmt], check_id: int, *, swallow: bool, record_ok: boo
         body=body,
         handlers=[ast.ExceptHandler(type=ast.Name(id="BaseException", ctx=ast.Load()),
                                     name=_EXC, body=handler_body)],
-        orelse=[_record_call("ok", ast.Constant(check_id))] if record_ok else [],
+        orelse=[_record_call(on_ok, ast.Constant(check_id))],
         finalbody=[],
     )
 
@@ -180,15 +180,16 @@ class _Handlers(ast.NodeTransformer):
 class _Asserts(ast.NodeTransformer):
     """Wraps every assert of the test function in a recording guard."""
 
-    def __init__(self, ids: dict[int, int], top_level: set[int], *, record_ok: bool) -> None:
+    def __init__(self, ids: dict[int, int], top_level: set[int], *, in_blocks: bool) -> None:
         self.ids = ids  # id(assert node) -> check id of the assert or of its block
         self.top_level = top_level  # ids of asserts whose failure does not stop the test
-        self.record_ok = record_ok  # False inside blocks: only the whole block passes
+        # Inside blocks an assert that holds only counts as "ran"; the block records the pass.
+        self.on_ok = "hit" if in_blocks else "ok"
 
     def visit_Assert(self, node: ast.Assert) -> ast.stmt:
         check_id = self.ids[id(node)]
         swallow = id(node) in self.top_level
-        guarded = _guard([node], check_id, swallow=swallow, record_ok=self.record_ok)
+        guarded = _guard([node], check_id, swallow=swallow, on_ok=self.on_ok)
         return ast.copy_location(guarded, node)
 
 
@@ -246,7 +247,8 @@ def instrument(test_source: str, entry: str) -> tuple[ast.Module, list[dict]]:
                 for n in ast.walk(s):
                     if isinstance(n, ast.Assert):
                         ids[id(n)] = check_id
-            new_body.append(ast.copy_location(_guard(block, check_id, swallow=True), block[0]))
+            guard = _guard(block, check_id, swallow=True, on_ok="block_ok")
+            new_body.append(ast.copy_location(guard, block[0]))
         new_body.extend(body[end:])
         func.body = new_body
     else:
@@ -254,16 +256,18 @@ def instrument(test_source: str, entry: str) -> tuple[ast.Module, list[dict]]:
         for node in ast.walk(func):
             if isinstance(node, ast.Assert):
                 check_id = len(plan)
-                plan.append({"id": check_id, "name": f"line {node.lineno}: assert "
-                             f"{_label(test_source, node.test)}", "line": node.lineno})
+                entry = {"id": check_id, "name": f"line {node.lineno}: assert "
+                         f"{_label(test_source, node.test)}", "line": node.lineno}
+                if isinstance(node.test, ast.Constant) and not node.test.value:
+                    entry["unreachable"] = True  # `assert False`: passes by not being reached
+                plan.append(entry)
                 ids[id(node)] = check_id
                 if id(node) in direct:
                     top_level.add(id(node))
         plan.sort(key=lambda c: (c["line"], c["id"]))
 
     _Handlers().visit(func)
-    # Inside blocks an assert only records its failure; the block guard records the pass.
-    _Asserts(ids, top_level, record_ok=len(markers) < 2).visit(func)
+    _Asserts(ids, top_level, in_blocks=len(markers) >= 2).visit(func)
     # Bind the recorder to a local first thing, so that code the test calls cannot swap the
     # global for a fake; nested helpers of the test see the local through their closure.
     bind = ast.Assign(targets=[ast.Name(id=_LOCAL, ctx=ast.Store())],
@@ -318,7 +322,8 @@ def _describe(exc: BaseException, candidate_name: str) -> dict:
 class Recorder:
     """Receives check events from the instrumented test, and only from it."""
 
-    __slots__ = ("_allowed", "_emit", "_getframe", "failures", "narrow", "state", "swallowed")
+    __slots__ = ("_allowed", "_emit", "_getframe", "failures", "hits", "narrow", "state",
+                 "swallowed")
 
     def __init__(self, emit) -> None:
         self._emit = emit
@@ -328,6 +333,7 @@ class Recorder:
         self.failures: dict[int, BaseException] = {}
         self.swallowed: list[BaseException] = []  # caught by the test's catch-all handlers
         self.narrow: list[BaseException] = []  # caught by handlers for named exceptions
+        self.hits: set[int] = set()  # blocks in which at least one assert held
 
     def allow(self, codes: set) -> None:
         self._allowed = frozenset(codes)
@@ -340,6 +346,18 @@ class Recorder:
         if not self._genuine():
             return
         if check_id not in self.state:  # an assert in a loop passes only if every round passed
+            self.state[check_id] = True
+            self._emit({"e": "check", "id": check_id, "passed": True, "message": ""})
+
+    def hit(self, check_id: int) -> None:
+        if self._genuine():
+            self.hits.add(check_id)
+
+    def block_ok(self, check_id: int) -> None:
+        """A block ran to its end: it passes only if one of its asserts ran (and held)."""
+        if not self._genuine():
+            return
+        if check_id in self.hits and check_id not in self.state:
             self.state[check_id] = True
             self._emit({"e": "check", "id": check_id, "passed": True, "message": ""})
 
@@ -492,6 +510,11 @@ def main(argv: list[str] | None = None) -> None:
     if recorder.failures:
         first = recorder.failures[min(recorder.failures)]
         finish("failed", f"{len(recorder.failures)} of {len(plan)} checks failed", first)
+    for check in plan:
+        if check.get("unreachable") and check["id"] not in recorder.state:
+            recorder.state[check["id"]] = True
+            emit({"e": "check", "id": check["id"], "passed": True,
+                  "message": "not reached, as the test intends"})
     memory = [e for e in recorder.swallowed + recorder.narrow if isinstance(e, MemoryError)]
     if memory:
         finish("memory", "the program ran out of memory (MemoryError, caught by the test)",
@@ -500,6 +523,11 @@ def main(argv: list[str] | None = None) -> None:
         exc = recorder.swallowed[0]
         finish("error", f"the test caught {type(exc).__name__} with a catch-all handler: "
                "the checks it guards did not pass", exc)
+    skipped = len(plan) - len(recorder.state)
+    if recorder.state and skipped and recorder.narrow:
+        exc = recorder.narrow[0]
+        finish("failed", f"{skipped} of {len(plan)} checks did not run: the test caught "
+               f"{type(exc).__name__}", exc)
     if not recorder.state:
         if recorder.narrow:
             exc = recorder.narrow[0]

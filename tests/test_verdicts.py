@@ -192,3 +192,58 @@ def test_unusable_test_code_is_an_error_not_a_crash(bwrap):
     assert "test code is unusable" in result.reason
     result = bwrap.run(program(DOUBLE, "def test_g():\n    assert True\n"), FAST)
     assert result.status is Status.ERROR and "no function named 'test_f'" in result.reason
+
+
+def test_a_block_whose_assert_never_ran_has_not_passed(bwrap):
+    """AICoderEval v3 shape: each Test case wraps its call in `try/except OSError: pass`."""
+    cand = "def f(path):\n    return open(path).read()\n"
+    block = ("    # Test case {i}\n"
+             "    try:\n"
+             "        text = f({arg!r})\n"
+             "        assert isinstance(text, str)\n"
+             "    except OSError:\n"
+             "        pass\n")
+    test = ("def test_f():\n" + block.format(i=1, arg="/missing/a.wav")
+            + block.format(i=2, arg="/missing/b.wav") + "    return 'All Tests Passed'\n")
+    result = bwrap.run(program(cand, test), FAST)
+    assert result.status is Status.VACUOUS, result.reason
+    assert [c.executed for c in result.checks] == [False, False]
+
+    # one case passes, the other never ran its check because the test caught the error
+    readable = test.replace("/missing/b.wav", "/etc/hostname")
+    result = bwrap.run(program(cand, readable), FAST)
+    assert result.status is Status.FAILED, result.reason
+    assert "1 of 2 checks did not run: the test caught FileNotFoundError" in result.reason
+    assert [c.executed for c in result.checks] == [False, True] and result.any_passed
+
+    both = readable.replace("/missing/a.wav", "/etc/hostname")
+    assert bwrap.run(program(cand, both), FAST).status is Status.PASSED
+
+
+def test_checks_in_branches_not_taken_do_not_count(bwrap):
+    test = ("def test_f():\n"
+            "    if f(1) == 2:\n"
+            "        assert f(2) == 4\n"
+            "    else:\n"
+            "        assert f(2) == 5\n")
+    result = bwrap.run(program(DOUBLE, test), FAST)
+    assert result.status is Status.PASSED, result.reason
+    assert [c.executed for c in result.checks] == [True, False]
+
+
+def test_should_not_be_reached_asserts_pass_when_not_reached(bwrap):
+    cand = "def f(x):\n    if x is None:\n        raise ValueError('x is None')\n    return x\n"
+    test = ("def test_f():\n"
+            "    assert f(3) == 3\n"
+            "    try:\n"
+            "        f(None)\n"
+            "        assert False, 'f(None) should raise'\n"
+            "    except ValueError:\n"
+            "        pass\n")
+    result = bwrap.run(program(cand, test), FAST)
+    assert result.status is Status.PASSED, result.reason
+    assert result.checks[1].message == "not reached, as the test intends"
+    lenient = cand.replace("raise ValueError('x is None')", "return 0")
+    result = bwrap.run(program(lenient, test), FAST)
+    assert result.status is Status.FAILED
+    assert result.checks[1].message == "AssertionError: f(None) should raise"

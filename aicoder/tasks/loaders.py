@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 from pathlib import Path
 
 from aicoder.errors import TaskFormatError, TaskSourceError
@@ -99,6 +100,8 @@ def load_hub(repo: str = HUB_DATASET, split: str = "test", *, revision: str | No
 def load_builtin() -> list[Task]:
     """The builtin offline suite: one program per file, written with the section markers.
 
+    A ``# domain: NAME`` line at the top of a file names its domain.
+
     ``instruct`` and ``answer`` are derived from the function: the prompt stops after the
     docstring; the answer is the body after it.
     """
@@ -117,6 +120,9 @@ def load_builtin() -> list[Task]:
                                         str(path))
         record = {"path": f"builtin/{path.name}", "content": content, **parts,
                   "instruct": instruct, "answer": answer}
+        declared = re.search(r"^# domain: (.+)$", content, re.MULTILINE)
+        if declared:
+            record["domain"] = declared.group(1).strip()
         tasks.append(Task.from_record(record, source=str(path)))
     return tasks
 

@@ -79,6 +79,9 @@ class Task(BaseModel, frozen=True):
                                  where)
         imports = record["function_import"]
         domain, framework = classify(imports, record["function_code"])
+        # A record may carry its own domain (the builtin suite does); it wins over the guess.
+        if isinstance(record.get("domain"), str) and record["domain"].strip():
+            domain = record["domain"].strip()
         return cls(
             task_id=PurePosixPath(record["path"]).stem,
             domain=domain,

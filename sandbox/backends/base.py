@@ -27,7 +27,7 @@ from sandbox.types import (
     TracebackInfo,
 )
 
-__all__ = ["HARNESS", "HARNESS_INSIDE", "HF_INSIDE", "SECRET_ETC_DIRS", "SECRET_ETC_FILES", "Launch", "LocalSandbox", "Outcome", "Sandbox", "base_env", "hf_cache_dir",
+__all__ = ["HARNESS", "HARNESS_INSIDE", "HF_INSIDE", "SECRET_ETC_DIRS", "SECRET_ETC_FILES", "Launch", "LocalSandbox", "Outcome", "Sandbox", "base_env", "check_cache_readable", "hf_cache_dir",
            "interpreter_paths", "verdict"]
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness.py"
@@ -49,6 +49,18 @@ def hf_cache_dir() -> Path | None:
             os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
         path = Path(home) / "hub"
     return path if path.is_dir() else None
+
+
+def check_cache_readable(cache: Path, uid_differs: bool) -> None:
+    """Refuse a cache the sandboxed uid cannot read, instead of failing inside every task.
+
+    Raises:
+        SandboxUnavailable: the cache directory is not world-readable and traversable.
+    """
+    if uid_differs and (cache.stat().st_mode & 0o005) != 0o005:
+        raise SandboxUnavailable(
+            f"the HuggingFace cache {cache} is not readable by other users, and the sandbox "
+            f"runs under a uid of its own: `chmod -R a+rX {cache}` (or pass hf_cache=False)")
 
 
 def base_env(hf_cache_inside: str | None) -> dict[str, str]:

@@ -26,6 +26,7 @@ from sandbox.backends.base import (
     Launch,
     LocalSandbox,
     base_env,
+    check_cache_readable,
     hf_cache_dir,
     interpreter_paths,
 )
@@ -69,6 +70,8 @@ class BwrapSandbox(LocalSandbox):
             self.hf_cache = hf_cache_dir()
         else:
             self.hf_cache = Path(hf_cache) if hf_cache else None
+        if self.hf_cache is not None:
+            check_cache_readable(self.hf_cache, uid_differs=self.root)
         self.python_paths = interpreter_paths(self.python)
         self._probe()
 

@@ -34,6 +34,7 @@ from sandbox.backends.base import (
     Outcome,
     Sandbox,
     base_env,
+    check_cache_readable,
     hf_cache_dir,
     interpreter_paths,
     request,
@@ -102,6 +103,8 @@ class DockerSandbox(Sandbox):
             self.hf_cache = hf_cache_dir()
         else:
             self.hf_cache = Path(hf_cache) if hf_cache else None
+        if self.hf_cache is not None:
+            check_cache_readable(self.hf_cache, uid_differs=True)  # the container runs as nobody
         self.python_paths = () if image else interpreter_paths(self.python)
         if image is None:
             self._ensure_base_image()

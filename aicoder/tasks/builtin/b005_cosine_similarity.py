@@ -1,3 +1,5 @@
+# domain: Natural Language Processing
+
 # function_import --------------------
 
 import torch

@@ -1,3 +1,5 @@
+# domain: Computer Vision
+
 # function_import --------------------
 
 import torch

@@ -1,0 +1,1 @@
+"""The headless benchmark: ``python -m eval`` (see ``python -m eval --help``)."""

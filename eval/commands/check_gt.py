@@ -1,0 +1,111 @@
+"""``python -m eval check-gt``: run every task's reference solution and explain each outcome.
+
+Without the Hub most AICoderEval references cannot run: their tests load models. This says,
+for each task, whether its reference passes here and, if not, why: a Hub model or dataset
+missing from the cache, a package the environment lacks, a name today's libraries removed, a
+test that catches the error and checks nothing (vacuous), or something else. Tasks whose
+reference does not pass cannot measure a model here and are reported apart by the benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from aicoder.tasks import reference_program
+from eval.commands.common import add_task_options, select_tasks
+from sandbox import ExecutionResult, Limits, Status, get_sandbox
+
+__all__ = ["add_parser", "explain", "run"]
+
+_NETWORK = re.compile(r"ConnectionError|Max retries exceeded|NameResolutionError|"
+                      r"Temporary failure in name resolution|Network is unreachable", re.IGNORECASE)
+_HUB = re.compile(r"huggingface\.co|HF_HUB_OFFLINE|offline mode|LocalEntryNotFound|"
+                  r"couldn't connect|Cannot find the requested files|is not a local folder|"
+                  r"not a valid model identifier|outgoing traffic has been disabled|"
+                  r"snapshot_download|Can't load|hub", re.IGNORECASE)
+
+
+def explain(result: ExecutionResult) -> str:
+    """One category for a reference that did not pass."""
+    if result.status is Status.PASSED:
+        return "passed"
+    tb = result.traceback
+    text = " ".join(filter(None, [result.reason, tb.text if tb else "", result.stderr[-2000:]]))
+    exc = tb.exc_type if tb else ""
+    if exc == "ModuleNotFoundError":
+        return "missing package: " + (re.findall(r"No module named '([\w.]+)'", text) or ["?"])[0]
+    if exc == "ImportError" and "cannot import name" in text:
+        name = re.findall(r"cannot import name '(\w+)'", text)
+        return "removed name: " + (name[0] if name else "?")
+    if _NETWORK.search(text):
+        prefix = "vacuous, " if result.status is Status.VACUOUS else ""
+        return prefix + "needs the network (downloads a URL)"
+    if _HUB.search(text):
+        prefix = "vacuous, " if result.status is Status.VACUOUS else ""
+        return prefix + "needs a Hub model or dataset"
+    if result.status is Status.VACUOUS:
+        return "vacuous: " + result.reason
+    if result.status in (Status.TIMEOUT, Status.MEMORY, Status.CRASHED):
+        return result.status.value
+    return f"{result.status.value}: {exc or result.reason}"
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("check-gt", help="run the reference solutions and explain failures",
+                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_task_options(parser)
+    parser.add_argument("--sandbox", help="bwrap (default), docker, or process (no isolation)")
+    parser.add_argument("--workers", type=int, default=2, help="sandbox runs at once (2)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per task (120)")
+    parser.add_argument("--out", help="write the full report (JSON) here")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    tasks = select_tasks(args)
+    sandbox = get_sandbox(args.sandbox)
+    limits = Limits(wall_s=args.timeout, cpu_s=int(args.timeout * 2))
+    rows: list[dict] = []
+    start = time.monotonic()
+    from tqdm import tqdm
+
+    with ThreadPoolExecutor(max(args.workers, 1)) as pool:
+        futures = {pool.submit(sandbox.run, reference_program(t), limits): t for t in tasks}
+        with tqdm(total=len(tasks), unit="task", desc="references") as bar:
+            for future in as_completed(futures):
+                task, result = futures[future], future.result()
+                rows.append({"task_id": task.task_id, "domain": task.domain,
+                             "framework": task.framework, "status": result.status.value,
+                             "category": explain(result), "checks": len(result.checks),
+                             "checks_executed": result.checks_executed,
+                             "duration_s": result.duration_s, "reason": result.reason})
+                bar.update()
+                bar.set_postfix(passed=sum(r["status"] == "passed" for r in rows))
+    rows.sort(key=lambda r: r["task_id"])
+    statuses = Counter(r["status"] for r in rows)
+    categories = Counter(r["category"] for r in rows)
+    print(f"{len(rows)} references in {time.monotonic() - start:.0f} s ({sandbox.name} sandbox)")
+    for status, n in statuses.most_common():
+        print(f"  {status:8} {n}")
+    print("why the others did not pass:")
+    for category, n in categories.most_common():
+        if category != "passed":
+            print(f"  {n:4}  {category}")
+    vacuous = [r["task_id"] for r in rows if r["status"] == "vacuous"]
+    if vacuous:
+        print(f"vacuous references (exclude them): {', '.join(vacuous)}")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"tasks": args.tasks, "sandbox": sandbox.name,
+                                   "statuses": dict(statuses),
+                                   "categories": dict(categories.most_common()),
+                                   "rows": rows}, indent=1))
+        print(f"report: {out}")
+    return 0

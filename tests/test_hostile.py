@@ -293,3 +293,28 @@ def test_killing_the_parent_is_contained(isolated):
     assert result.status is Status.FAILED, result.reason
     after = run(isolated, "def attack():\n    return 1\n", "def test_attack():\n    assert attack()\n")
     assert after.status is Status.PASSED
+
+
+def test_filling_the_disk_hits_the_file_size_limit(isolated):
+    cand = (
+        "def attack():\n"
+        "    with open('/tmp/big.bin', 'wb') as fh:\n"
+        "        for _ in range(64):\n"
+        "            fh.write(b'0' * (1 << 20))\n"
+        "    return True\n"
+    )
+    result = run(isolated, cand, "def test_attack():\n    assert attack()\n",
+                 Limits(wall_s=30, file_size_mb=8))
+    assert result.status is Status.FAILED, result.reason
+    assert "File too large" in result.checks[0].message
+
+
+def test_exhausting_file_descriptors_hits_the_limit(isolated):
+    cand = (
+        "def attack():\n"
+        "    return [open('/dev/null') for _ in range(5000)]\n"
+    )
+    result = run(isolated, cand, "def test_attack():\n    assert attack()\n",
+                 Limits(wall_s=30, open_files=64))
+    assert result.status is Status.FAILED, result.reason
+    assert "Too many open files" in result.checks[0].message

@@ -75,7 +75,8 @@ class Limits(BaseModel, frozen=True):
     memory_mb: int = Field(default=4096, gt=0, description="private memory (RLIMIT_DATA), MiB")
     file_size_mb: int = Field(default=256, gt=0, description="largest file it may write, MiB")
     open_files: int = Field(default=256, gt=0, description="RLIMIT_NOFILE")
-    processes: int = Field(default=64, gt=0, description="processes and threads (RLIMIT_NPROC)")
+    processes: int = Field(default=256, gt=0, description="processes and threads (RLIMIT_NPROC);"
+                           " torch starts a thread per core")
     tmp_mb: int = Field(default=512, gt=0, description="size of the private /tmp (bubblewrap)")
     output_bytes: int = Field(default=OUTPUT_CAP, gt=0, description="kept of stdout / stderr")
 

@@ -8,6 +8,7 @@ import os
 import secrets
 import signal
 import subprocess
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -27,15 +28,31 @@ from sandbox.types import (
     TracebackInfo,
 )
 
-__all__ = ["HARNESS", "HARNESS_INSIDE", "HF_INSIDE", "SECRET_ETC_DIRS", "SECRET_ETC_FILES", "Launch", "LocalSandbox", "Outcome", "Sandbox", "base_env", "check_cache_readable", "hf_cache_dir",
-           "interpreter_paths", "verdict"]
+__all__ = [
+    "HARNESS",
+    "HARNESS_INSIDE",
+    "HF_INSIDE",
+    "SECRET_ETC_DIRS",
+    "SECRET_ETC_FILES",
+    "Launch",
+    "LocalSandbox",
+    "Outcome",
+    "Sandbox",
+    "base_env",
+    "check_cache_readable",
+    "hf_cache_dir",
+    "interpreter_paths",
+    "verdict",
+]
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness.py"
 HARNESS_INSIDE = "/opt/aicoder/harness.py"  # where isolated backends mount it
 HF_INSIDE = "/opt/hf-cache"  # where isolated backends mount the HuggingFace cache
+
 # Files under /etc that a program has no business reading, masked with /dev/null.
-SECRET_ETC_FILES = ("shadow", "gshadow", "shadow-", "gshadow-", "sudoers", "ssh/ssh_host_rsa_key",
-                 "ssh/ssh_host_ecdsa_key", "ssh/ssh_host_ed25519_key", "machine-id")
+SECRET_ETC_FILES = ("shadow", "gshadow", "shadow-", "gshadow-", "sudoers",
+                    "ssh/ssh_host_rsa_key", "ssh/ssh_host_ecdsa_key", "ssh/ssh_host_ed25519_key",
+                    "machine-id")
 SECRET_ETC_DIRS = ("sudoers.d", "ssl/private", "docker")
 
 
@@ -273,14 +290,13 @@ class LocalSandbox(Sandbox):
             proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass
-        timed_out = False
-        try:
-            proc.wait(timeout=limits.wall_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            # Whatever the program left behind (forked children, threads) goes with the group.
-            _kill_group(proc)
+        # Popen.wait(timeout=) polls with sleeps of up to 50 ms; a blocking wait on a thread
+        # wakes the moment the child ends.
+        ended = threading.Event()
+        threading.Thread(target=lambda: (proc.wait(), ended.set()), daemon=True).start()
+        timed_out = not ended.wait(timeout=limits.wall_s)
+        # Whatever the program left behind (forked children, threads) goes with the group.
+        _kill_group(proc)
         for reader in readers:
             reader.join(timeout=5)
         events.close()

@@ -8,8 +8,10 @@ user's other processes. Use bubblewrap or docker for anything untrusted.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import warnings
 
 from sandbox.backends.base import HARNESS, Launch, LocalSandbox, base_env, hf_cache_dir
 from sandbox.types import Limits
@@ -22,6 +24,10 @@ class ProcessSandbox(LocalSandbox):
 
     def __init__(self, python: str | None = None, *, hf_cache: bool = True) -> None:
         super().__init__(python)
+        if os.geteuid() == 0:
+            warnings.warn("the process sandbox runs programs as root with no isolation (and "
+                          "root ignores the process limit): use it only for code you trust",
+                          RuntimeWarning, stacklevel=3)
         cache = hf_cache_dir() if hf_cache else None
         self.hf_cache = str(cache) if cache else None
 

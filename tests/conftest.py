@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -38,56 +37,37 @@ def v3_tasks(v3_jsonl):
     return load_jsonl(v3_jsonl)
 
 
-def _bwrap_or_skip():
+def _sandbox_or_skip(name: str):
+    """The named backend, or a skip that says why; CI never skips bubblewrap, the default."""
     from sandbox import SandboxUnavailable, get_sandbox
 
-    if not shutil.which("bwrap"):
-        pytest.skip("bubblewrap is not installed (scripts/setup.sh installs it)")
     try:
-        return get_sandbox("bwrap", hf_cache=False)
+        return get_sandbox(name, hf_cache=False)
     except SandboxUnavailable as exc:
+        if name == "bwrap" and os.environ.get("CI"):
+            pytest.fail(f"CI must exercise the default sandbox: {exc}")
         pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")
 def bwrap():
-    return _bwrap_or_skip()
+    return _sandbox_or_skip("bwrap")
 
 
 @pytest.fixture(scope="session")
 def process_sandbox():
-    from sandbox import get_sandbox
-
-    return get_sandbox("process", hf_cache=False)
-
-
-def _docker_or_skip():
-    from sandbox import SandboxUnavailable, get_sandbox
-
-    try:
-        return get_sandbox("docker", hf_cache=False)
-    except SandboxUnavailable as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="session")
-def docker_sandbox():
-    return _docker_or_skip()
+    return _sandbox_or_skip("process")
 
 
 @pytest.fixture(scope="session", params=["bwrap", "process"])
 def any_sandbox(request):
-    if request.param == "bwrap":
-        return _bwrap_or_skip()
-    from sandbox import get_sandbox
-
-    return get_sandbox("process", hf_cache=False)
+    return _sandbox_or_skip(request.param)
 
 
 @pytest.fixture(scope="session", params=["bwrap", pytest.param("docker", marks=pytest.mark.docker)])
 def isolated(request):
     """Each backend that isolates: the hostile corpus must be contained by all of them."""
-    return _bwrap_or_skip() if request.param == "bwrap" else _docker_or_skip()
+    return _sandbox_or_skip(request.param)
 
 
 def is_root() -> bool:

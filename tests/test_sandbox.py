@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 
 import pytest
 
@@ -52,10 +52,8 @@ def _hub_cache_with_tiny_model(root, repo: str) -> None:
 
 
 @pytest.mark.slow
-def test_a_hub_model_in_the_cache_loads_offline_and_read_only(tmp_path):
+def test_a_hub_model_in_the_cache_loads_offline_and_read_only(tmp_path, bwrap):
     """What an AICoderEval test does (from_pretrained of a Hub id) works from the cache."""
-    if not shutil.which("bwrap"):
-        pytest.skip("bubblewrap is not installed")
     cache = tmp_path / "hub"
     cache.mkdir()
     tmp_path.chmod(0o755)
@@ -92,11 +90,7 @@ def test_a_hub_model_in_the_cache_loads_offline_and_read_only(tmp_path):
     assert result.checks[0].message.startswith("OSError: We couldn't connect")
 
 
-def test_an_unreadable_cache_is_refused_with_the_fix(tmp_path):
-    if not shutil.which("bwrap"):
-        pytest.skip("bubblewrap is not installed")
-    import os
-
+def test_an_unreadable_cache_is_refused_with_the_fix(tmp_path, bwrap):
     if os.geteuid() != 0:
         pytest.skip("only a sandbox under another uid cares")
     cache = tmp_path / "hub"

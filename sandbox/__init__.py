@@ -93,6 +93,8 @@ def default_sandbox():
         return _default
 
 
-def run(program: Program, limits: Limits | None = None, sandbox=None) -> ExecutionResult:
-    """Run ``program`` in ``sandbox`` (default: ``default_sandbox()``) under ``limits``."""
-    return (sandbox or default_sandbox()).run(program, limits)
+def run(program: Program, limits: Limits | None = None, sandbox=None,
+        cancel: threading.Event | None = None) -> ExecutionResult:
+    """Run ``program`` in ``sandbox`` (default: ``default_sandbox()``) under ``limits``;
+    setting ``cancel`` stops it at once."""
+    return (sandbox or default_sandbox()).run(program, limits, cancel)

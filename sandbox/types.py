@@ -41,6 +41,8 @@ class Status(str, Enum):
     """The memory limit was reached."""
     CRASHED = "crashed"
     """The process ended without the harness's own final record (os._exit, a signal, a kill)."""
+    CANCELLED = "cancelled"
+    """Stopped from outside (a Stop button) before it finished; the process group was killed."""
 
     @property
     def ok(self) -> bool:

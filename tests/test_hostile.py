@@ -318,3 +318,15 @@ def test_exhausting_file_descriptors_hits_the_limit(isolated):
                  Limits(wall_s=30, open_files=64))
     assert result.status is Status.FAILED, result.reason
     assert "Too many open files" in result.checks[0].message
+
+
+def test_cancel_stops_a_run_at_once(isolated):
+    """A Stop button: the run ends within a moment, as cancelled, never as a pass."""
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    start = time.monotonic()
+    result = isolated.run(Program(candidate="import time\ndef attack():\n    time.sleep(60)\n",
+                                  test="def test_attack():\n    assert attack() is None\n",
+                                  entry="test_attack"), Limits(wall_s=60), cancel)
+    assert result.status is Status.CANCELLED
+    assert time.monotonic() - start < 5

@@ -1,6 +1,7 @@
 """AICoderEval tasks: the `Task` type, its loaders, and program assembly."""
 
-from aicoder.tasks.assemble import assemble, extract_code, reference_program, sanitize
+from aicoder.prompts.extract import extract_code
+from aicoder.tasks.assemble import assemble, reference_program, sanitize
 from aicoder.tasks.loaders import (
     HUB_DATASET,
     HUB_SPLITS,

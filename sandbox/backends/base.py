@@ -148,6 +148,7 @@ class Outcome:
     stderr_bytes: int = 0
     exit_code: int | None = None
     timed_out: bool = False
+    cancelled: bool = False
     duration_s: float = 0.0
     note: str = ""  # what the backend knows that the events cannot say (e.g. OOM-killed)
 
@@ -192,7 +193,9 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
     else:
         tb, peak = None, None
         code = outcome.exit_code
-        if outcome.timed_out:
+        if outcome.cancelled:
+            status, reason = Status.CANCELLED, "stopped before it finished"
+        elif outcome.timed_out:
             status, reason = Status.TIMEOUT, f"killed after the {limits.wall_s:g} s wall-clock limit"
         elif code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
             status, reason = Status.TIMEOUT, f"killed at the {limits.cpu_s} s CPU-time limit"
@@ -210,7 +213,7 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
     unreached = "not reached"
     if status is not Status.PASSED and tb is not None:
         unreached = f"not reached: {tb.summary()}"[:300]
-    elif status in (Status.TIMEOUT, Status.MEMORY, Status.CRASHED):
+    elif status in (Status.TIMEOUT, Status.MEMORY, Status.CRASHED, Status.CANCELLED):
         unreached = f"not reached: {status.value}"
     checks = []
     for item in plan:
@@ -249,8 +252,12 @@ class Sandbox(ABC):
     name: str = "sandbox"
 
     @abstractmethod
-    def run(self, program: Program, limits: Limits | None = None) -> ExecutionResult:
-        """Run the program's test function in isolation and judge each check."""
+    def run(self, program: Program, limits: Limits | None = None,
+            cancel: threading.Event | None = None) -> ExecutionResult:
+        """Run the program's test function in isolation and judge each check.
+
+        Setting ``cancel`` kills the run at once; its status is then ``cancelled``.
+        """
 
 
 class LocalSandbox(Sandbox):
@@ -265,20 +272,23 @@ class LocalSandbox(Sandbox):
     def _command(self, limits: Limits) -> Launch:
         """How to start the harness for one run."""
 
-    def run(self, program: Program, limits: Limits | None = None) -> ExecutionResult:
+    def run(self, program: Program, limits: Limits | None = None,
+            cancel: threading.Event | None = None) -> ExecutionResult:
         limits = limits or Limits()
         nonce = secrets.token_hex(16)
         start = time.monotonic()
         launch = self._command(limits)
         try:
-            outcome = self._spawn(launch, request(program, limits, nonce), nonce, limits)
+            outcome = self._spawn(launch, request(program, limits, nonce), nonce, limits,
+                                  cancel or threading.Event())
         finally:
             if launch.cleanup is not None:
                 launch.cleanup()
         outcome.duration_s = time.monotonic() - start
         return verdict(outcome, limits, self.name)
 
-    def _spawn(self, launch: Launch, payload: bytes, nonce: str, limits: Limits) -> Outcome:
+    def _spawn(self, launch: Launch, payload: bytes, nonce: str, limits: Limits,
+               cancel: threading.Event) -> Outcome:
         out_sink, err_sink = HeadTail(limits.output_bytes), HeadTail(limits.output_bytes)
         events = EventStream(nonce, out_sink)
         proc = subprocess.Popen(launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -294,7 +304,15 @@ class LocalSandbox(Sandbox):
         # wakes the moment the child ends.
         ended = threading.Event()
         threading.Thread(target=lambda: (proc.wait(), ended.set()), daemon=True).start()
-        timed_out = not ended.wait(timeout=limits.wall_s)
+        timed_out = cancelled = False
+        deadline = time.monotonic() + limits.wall_s
+        while not ended.wait(timeout=max(min(deadline - time.monotonic(), 0.05), 0)):
+            if cancel.is_set():
+                cancelled = True
+                break
+            if time.monotonic() >= deadline:
+                timed_out = True
+                break
         # Whatever the program left behind (forked children, threads) goes with the group.
         _kill_group(proc)
         for reader in readers:
@@ -302,7 +320,7 @@ class LocalSandbox(Sandbox):
         events.close()
         return Outcome(events=events.events, stdout=out_sink.text(), stderr=err_sink.text(),
                        stdout_bytes=out_sink.total, stderr_bytes=err_sink.total,
-                       exit_code=proc.returncode, timed_out=timed_out)
+                       exit_code=proc.returncode, timed_out=timed_out, cancelled=cancelled)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -151,7 +151,8 @@ class DockerSandbox(Sandbox):
                     mounts.append(ro(str(host), f"/{name}"))
         return mounts
 
-    def run(self, program: Program, limits: Limits | None = None) -> ExecutionResult:
+    def run(self, program: Program, limits: Limits | None = None,
+            cancel: threading.Event | None = None) -> ExecutionResult:
         limits = limits or Limits()
         nonce = secrets.token_hex(16)
         start = time.monotonic()
@@ -162,13 +163,14 @@ class DockerSandbox(Sandbox):
             req = Path(request_dir) / "request.json"
             req.write_bytes(request(program, limits, nonce))
             os.chmod(req, 0o644)
-            outcome = self._run_container(request_dir, nonce, limits)
+            outcome = self._run_container(request_dir, nonce, limits, cancel or threading.Event())
         finally:
             shutil.rmtree(request_dir, ignore_errors=True)
         outcome.duration_s = time.monotonic() - start
         return verdict(outcome, limits, self.name)
 
-    def _run_container(self, request_dir: str, nonce: str, limits: Limits) -> Outcome:
+    def _run_container(self, request_dir: str, nonce: str, limits: Limits,
+                       cancel: threading.Event) -> Outcome:
         import docker.errors
 
         container = None
@@ -179,7 +181,7 @@ class DockerSandbox(Sandbox):
             if container is not None:
                 container.remove(force=True)
             raise SandboxError(f"the Docker engine could not start a sandbox: {exc}") from exc
-        return self._collect(container, nonce, limits)
+        return self._collect(container, nonce, limits, cancel)
 
     def _create(self, request_dir: str, limits: Limits):
         mib = 1024 * 1024
@@ -208,23 +210,33 @@ class DockerSandbox(Sandbox):
             detach=True,
         )
 
-    def _collect(self, container, nonce: str, limits: Limits) -> Outcome:
+    def _collect(self, container, nonce: str, limits: Limits, cancel: threading.Event
+                 ) -> Outcome:
         out_sink, err_sink = HeadTail(limits.output_bytes), HeadTail(limits.output_bytes)
         events = EventStream(nonce, out_sink)
-        timed_out = False
+        timed_out = cancelled = False
         exit_code = None
         note = ""
         try:
             readers = [self._pump(container, events, stdout=True),
                        self._pump(container, err_sink, stdout=False)]
-            try:
-                status = container.wait(timeout=limits.wall_s)
-                exit_code = status.get("StatusCode")
-            except Exception:
+            waited: dict = {}
+            waiter = threading.Thread(target=self._wait, args=(container, limits, waited),
+                                      daemon=True)
+            waiter.start()
+            deadline = time.monotonic() + limits.wall_s + 5
+            while waiter.is_alive() and time.monotonic() < deadline:
+                waiter.join(timeout=0.05)
+                if cancel.is_set():
+                    cancelled = True
+                    break
+            exit_code = waited.get("code")
+            if exit_code is None and not cancelled:
                 timed_out = True
+            if exit_code is None:
                 try:
                     container.kill()
-                except Exception:
+                except Exception:  # it may have ended meanwhile
                     pass
             for reader in readers:
                 reader.join(timeout=10)
@@ -241,7 +253,15 @@ class DockerSandbox(Sandbox):
             exit_code = -(exit_code - 128)  # report signals the way subprocess does
         return Outcome(events=events.events, stdout=out_sink.text(), stderr=err_sink.text(),
                        stdout_bytes=out_sink.total, stderr_bytes=err_sink.total,
-                       exit_code=exit_code, timed_out=timed_out, note=note)
+                       exit_code=exit_code, timed_out=timed_out, cancelled=cancelled,
+                       note=note)
+
+    @staticmethod
+    def _wait(container, limits: Limits, into: dict) -> None:
+        try:
+            into["code"] = container.wait(timeout=limits.wall_s).get("StatusCode")
+        except Exception:  # requests' ReadTimeout / ConnectionError: no exit code
+            pass
 
     @staticmethod
     def _pump(container, sink, *, stdout: bool) -> threading.Thread:

@@ -1,0 +1,37 @@
+"""Agents: CoderGen (the repair loop), Direct (one shot), ReAct (the baseline).
+
+Each is built with a model (and optionally a sandbox, a budget, sampling params, limits) and
+has ``run(task)``, a generator of events (see `aicoder.agents.steps`).
+"""
+
+from aicoder.agents.base import Budget
+from aicoder.agents.codergen import CoderGen, codergen
+from aicoder.agents.direct import Direct
+from aicoder.agents.react import ReAct
+from aicoder.agents.steps import (
+    Event,
+    Progress,
+    Step,
+    StepKind,
+    StepStarted,
+    TextDelta,
+    steps_only,
+)
+
+AGENTS = {"codergen": CoderGen, "direct": Direct, "react": ReAct}
+
+__all__ = [
+    "AGENTS",
+    "Budget",
+    "CoderGen",
+    "Direct",
+    "Event",
+    "Progress",
+    "ReAct",
+    "Step",
+    "StepKind",
+    "StepStarted",
+    "TextDelta",
+    "codergen",
+    "steps_only",
+]

@@ -1,0 +1,144 @@
+"""What the agents share: the budget, and the two things every agent does — ask the model
+(streaming its text) and run code in the sandbox (interruptibly) — each as a step."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Generator
+
+from pydantic import BaseModel, Field
+
+from aicoder.agents.steps import Event, Progress, Step, StepKind, StepStarted, TextDelta
+from aicoder.models import ChatModel, Completion, GenerationParams, Message, ModelError
+from sandbox import ExecutionResult, Limits, Program
+
+__all__ = ["Budget", "RunContext"]
+
+
+class Budget(BaseModel, frozen=True):
+    """When a run stops if it has not passed yet."""
+
+    rounds: int = Field(default=3, ge=0, description="repair rounds after the first attempt")
+    max_tokens: int | None = Field(default=None, gt=0, description="prompt + completion, total")
+    wall_s: float | None = Field(default=None, gt=0, description="seconds for the whole run")
+    react_steps: int = Field(default=8, gt=0, description="ReAct: model turns")
+
+
+class RunContext:
+    """One run's counters, and the step-producing primitives.
+
+    Both primitives are generators of events whose *return value* is the finished Step (they
+    also yield it). A consumer that stops iterating closes them: the model's stream is closed
+    and the sandbox run is cancelled on the spot.
+    """
+
+    def __init__(self, model: ChatModel, sandbox, params: GenerationParams, limits: Limits,
+                 budget: Budget) -> None:
+        self.model = model
+        self.sandbox = sandbox
+        self.params = params
+        self.limits = limits
+        self.budget = budget
+        self.index = 0
+        self.tokens = 0
+        self.start = time.monotonic()
+
+    def _next_index(self) -> int:
+        self.index += 1
+        return self.index - 1
+
+    def spent(self) -> str | None:
+        """Why the budget is spent, or None."""
+        if self.budget.max_tokens is not None and self.tokens >= self.budget.max_tokens:
+            return f"token budget spent ({self.tokens} of {self.budget.max_tokens})"
+        if self.budget.wall_s is not None and time.monotonic() - self.start >= self.budget.wall_s:
+            return f"time budget spent ({self.budget.wall_s:g} s)"
+        return None
+
+    def ask(self, kind: StepKind, round_: int, messages: list[Message]
+            ) -> Generator[Event, None, Step]:
+        """Stream the model's answer as a step. A model failure is stored on the step."""
+        index = self._next_index()
+        yield StepStarted(index=index, kind=kind, round=round_)
+        cancel = threading.Event()
+        stream = self.model.stream(messages, self.params, cancel)
+        text, completion, error = "", None, None
+        start = time.monotonic()
+        try:
+            while True:
+                try:
+                    delta = next(stream)
+                except StopIteration as stop:
+                    completion = stop.value
+                    break
+                text += delta
+                yield TextDelta(index=index, text=delta)
+        except ModelError as exc:
+            error = str(exc)
+        finally:
+            cancel.set()
+            stream.close()
+        completion = completion or Completion(text=text, finish_reason="error")
+        self.tokens += completion.prompt_tokens + completion.completion_tokens
+        step = Step(index=index, kind=kind, round=round_, text=text,
+                    prompt_tokens=completion.prompt_tokens,
+                    completion_tokens=completion.completion_tokens,
+                    duration_s=round(time.monotonic() - start, 3),
+                    time_to_first_token_s=completion.time_to_first_token_s, error=error,
+                    note="cut at the token limit" if completion.finish_reason == "length" else "")
+        yield step
+        return step
+
+    def execute(self, round_: int, program: Program, *, kind: StepKind = StepKind.EXECUTE,
+                action: str | None = None, note: str = "",
+                describe: Callable[[ExecutionResult], str] | None = None
+                ) -> Generator[Event, None, Step]:
+        """Run a program in the sandbox as a step, reporting progress while it runs.
+
+        ``describe`` turns the result into the step's text (a ReAct observation).
+        """
+        index = self._next_index()
+        yield StepStarted(index=index, kind=kind, round=round_)
+        cancel = threading.Event()
+        box: dict[str, ExecutionResult | BaseException] = {}
+
+        def work() -> None:
+            try:
+                box["result"] = self.sandbox.run(program, self.limits, cancel)
+            except BaseException as exc:  # re-raised in the agent's thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=work, daemon=True, name="sandbox-run")
+        start = time.monotonic()
+        thread.start()
+        try:
+            while thread.is_alive():
+                thread.join(timeout=0.25)
+                if thread.is_alive():
+                    yield Progress(index=index, elapsed_s=round(time.monotonic() - start, 2))
+        finally:
+            # Closed mid-run (Stop): the sandbox kills the process group at once.
+            cancel.set()
+            thread.join()
+        if "error" in box:
+            raise box["error"]  # the sandbox's own failure is a bug or a broken host: raise
+        result = box["result"]
+        step = Step(index=index, kind=kind, round=round_, code=program.candidate, result=result,
+                    action=action, duration_s=round(time.monotonic() - start, 3), note=note,
+                    text=describe(result) if describe else "")
+        yield step
+        return step
+
+    def reuse(self, round_: int, program: Program, earlier: Step) -> Step:
+        """An execute step for code identical to an earlier attempt: not run again."""
+        return Step(index=self._next_index(), kind=StepKind.EXECUTE, round=round_,
+                    code=program.candidate, result=earlier.result,
+                    note=f"same code as round {earlier.round}: not run again")
+
+    def final(self, round_: int, last: Step | None, why: str) -> Step:
+        result = last.result if last is not None else None
+        return Step(index=self._next_index(), kind=StepKind.FINAL, round=round_,
+                    text=why, passed=bool(result and result.passed),
+                    any_passed=bool(result and result.any_passed), rounds=round_,
+                    duration_s=round(time.monotonic() - self.start, 3))

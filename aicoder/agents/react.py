@@ -1,0 +1,124 @@
+"""The paper's ReAct baseline: Thought / Action / Observation until `finish` or the step budget.
+
+Actions:
+  run_tests(code) — the task's checks on a candidate, observed as the per-check verdicts;
+  python(snippet) — a snippet run in the sandbox to inspect an API (help, dir, versions);
+  finish(code)    — the final answer, judged like CoderGen's.
+A reply without a valid action is answered with an observation that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aicoder.agents.base import Budget, RunContext
+from aicoder.agents.steps import Event, Step, StepKind
+from aicoder.models import ChatModel, GenerationParams, Message
+from aicoder.prompts import describe_failure, render, trim_middle
+from aicoder.prompts.extract import fenced_blocks
+from aicoder.tasks import Task, assemble
+from sandbox import ExecutionResult, Limits, Program, default_sandbox
+
+__all__ = ["ACTIONS", "ReAct", "parse_action"]
+
+ACTIONS = ("run_tests", "python", "finish")
+_ACTION = re.compile(r"Action\s*:\s*[`*]*\s*(run_tests|python|finish)\b", re.IGNORECASE)
+MALFORMED = ("Observation: I could not find a valid action. Reply with `Thought: ...` and then "
+             "`Action: run_tests`, `Action: python` or `Action: finish`, followed by the code "
+             "in a ```python block.")
+
+
+def parse_action(reply: str, function_name: str) -> tuple[str, str] | str:
+    """``(action, code)`` from a reply, or the observation explaining why it is malformed."""
+    match = _ACTION.search(reply)
+    if match is None:
+        return MALFORMED
+    action = match.group(1).lower()
+    after = reply[match.end():]
+    blocks = fenced_blocks(after)
+    if not blocks:
+        return (f"Observation: `{action}` needs its code in a ```python block right after the "
+                "Action line.")
+    if action == "python":
+        return action, blocks[0]
+    code = next((b for b in blocks if re.search(rf"\bdef {re.escape(function_name)}\b", b)),
+                None)
+    if code is None:
+        return (f"Observation: the code after `Action: {action}` must define "
+                f"`{function_name}` with its original signature.")
+    return action, code
+
+
+def _observe_tests(result: ExecutionResult) -> str:
+    if result.passed:
+        return f"Observation: all {len(result.checks)} checks passed. Reply with Action: finish."
+    return "Observation:\n" + describe_failure(result)
+
+
+def _observe_python(result: ExecutionResult) -> str:
+    parts = []
+    if result.stdout.strip():
+        parts.append(trim_middle(result.stdout.strip(), 2000))
+    if result.traceback is not None and result.status.value == "error":
+        parts.append(trim_middle(result.traceback.text or result.traceback.summary(), 1500))
+    elif result.status.value in ("timeout", "memory", "crashed"):
+        parts.append(f"({result.status.value}: {result.reason})")
+    return "Observation:\n" + ("\n".join(parts) if parts else "(no output)")
+
+
+class ReAct:
+    mode = "react"
+
+    def __init__(self, model: ChatModel, sandbox=None, *, budget: Budget | None = None,
+                 params: GenerationParams | None = None, limits: Limits | None = None) -> None:
+        self.model = model
+        self.sandbox = sandbox
+        self.budget = budget or Budget()
+        self.params = params or GenerationParams()
+        self.limits = limits or Limits()
+
+    def run(self, task: Task) -> Iterator[Event]:
+        ctx = RunContext(self.model, self.sandbox or default_sandbox(), self.params,
+                         self.limits, self.budget)
+        steps = self.budget.react_steps
+        history = [Message(role="system", content=render("system")),
+                   Message(role="user", content=render("react", prompt=task.prompt.strip(),
+                                                       steps=steps))]
+        last_test: Step | None = None
+        for turn in range(steps):
+            thought = yield from ctx.ask(StepKind.THOUGHT, turn, history)
+            if thought.error:
+                yield ctx.final(turn, last_test, f"model error: {thought.error}")
+                return
+            history.append(Message(role="assistant", content=thought.text))
+            parsed = parse_action(thought.text, task.function_name)
+            if isinstance(parsed, str):
+                observation = Step(index=ctx._next_index(), kind=StepKind.OBSERVATION,
+                                   round=turn, text=parsed, note="malformed action")
+                yield observation
+                history.append(Message(role="user", content=parsed))
+                continue
+            action, code = parsed
+            yield Step(index=ctx._next_index(), kind=StepKind.ACTION, round=turn, action=action,
+                       code=code, text=f"Action: {action}")
+            if action == "python":
+                probe = Program(candidate=task.imports + "\n" + code,
+                                test="def test_probe():\n    pass\n", entry="test_probe")
+                observed = yield from ctx.execute(turn, probe, kind=StepKind.OBSERVATION,
+                                                  action=action, describe=_observe_python)
+            else:
+                observed = yield from ctx.execute(turn, assemble(task, "```python\n" + code
+                                                                 + "\n```"),
+                                                  kind=StepKind.OBSERVATION, action=action,
+                                                  describe=_observe_tests)
+                last_test = observed
+                if action == "finish":
+                    verdict = "passed" if observed.result.passed else "did not pass"
+                    yield ctx.final(turn, observed, f"finished at step {turn + 1}: {verdict}")
+                    return
+            history.append(Message(role="user", content=observed.text))
+            if why := ctx.spent():
+                yield ctx.final(turn, last_test, why)
+                return
+        yield ctx.final(steps, last_test, f"step budget spent ({steps} steps) without finish")

@@ -1,0 +1,130 @@
+"""The chat-model interface: messages in, streamed text out, then a `Completion`.
+
+Every backend implements one method, ``stream``: a generator that yields text deltas as they
+are decoded and *returns* a `Completion` (token counts, finish reason, timings). ``complete``
+drains it for callers that do not stream. Closing the generator (a consumer that stops
+iterating), or setting the ``cancel`` event, stops the generation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Generator
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from aicoder.errors import AICoderError
+
+__all__ = [
+    "ChatModel",
+    "Completion",
+    "GenerationParams",
+    "Message",
+    "ModelError",
+    "ModelUnavailable",
+    "StreamTimer",
+]
+
+
+class ModelError(AICoderError):
+    """The model failed while generating (the server returned an error, the output broke)."""
+
+
+class ModelUnavailable(ModelError):
+    """The model cannot be used: a bad spec, a missing file or token, a server that is down."""
+
+
+class Message(BaseModel, frozen=True):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class GenerationParams(BaseModel, frozen=True):
+    """Sampling settings. Defaults are the paper's: top-p 0.9, temperature 0.6."""
+
+    max_new_tokens: int = Field(default=1024, gt=0)
+    temperature: float = Field(default=0.6, ge=0.0, description="0 means greedy")
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    seed: int | None = None
+    stop: tuple[str, ...] = Field(default=(), description="stop when one of these is written")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+class Completion(BaseModel, frozen=True):
+    """What one generation produced and cost."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = Field(default="stop", description="stop | length | cancelled")
+    time_to_first_token_s: float | None = None
+    duration_s: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if not self.completion_tokens or self.duration_s <= 0:
+            return None
+        decode = self.duration_s - (self.time_to_first_token_s or 0.0)
+        return self.completion_tokens / decode if decode > 0 else None
+
+
+class StreamTimer:
+    """Measures time to first token and total duration of one stream."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.first: float | None = None
+
+    def token(self) -> None:
+        if self.first is None:
+            self.first = time.monotonic() - self.start
+
+    def completion(self, text: str, prompt_tokens: int, completion_tokens: int,
+                   finish_reason: str) -> Completion:
+        return Completion(text=text, prompt_tokens=prompt_tokens,
+                          completion_tokens=completion_tokens, finish_reason=finish_reason,
+                          time_to_first_token_s=self.first,
+                          duration_s=time.monotonic() - self.start)
+
+
+class ChatModel(ABC):
+    """A chat model behind some backend. Instances are reusable and thread-compatible."""
+
+    #: the spec string it was built from, e.g. ``transformers:/models/tiny``
+    spec: str = ""
+    #: generations that may run at once (1 for an in-process model, more for a server)
+    concurrency: int = 1
+
+    @abstractmethod
+    def stream(self, messages: list[Message], params: GenerationParams | None = None,
+               cancel: threading.Event | None = None) -> Generator[str, None, Completion]:
+        """Yield text deltas; return the Completion.
+
+        Raises:
+            ModelUnavailable: the backend cannot be reached or loaded (one clear message).
+            ModelError: generation failed.
+        """
+
+    def complete(self, messages: list[Message], params: GenerationParams | None = None,
+                 cancel: threading.Event | None = None) -> Completion:
+        """Generate without streaming."""
+        gen = self.stream(messages, params, cancel)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return stop.value
+
+
+def apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
+    """Cut ``text`` at the first stop string; True when one was found."""
+    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    if not cuts:
+        return text, False
+    return text[: min(cuts)], True

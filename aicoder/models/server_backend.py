@@ -1,0 +1,170 @@
+"""Models behind a server, through ``huggingface_hub.InferenceClient``:
+
+* ``tgi:<url>[#model]`` and ``openai:<url>[#model]`` — a running TGI, vLLM or llama.cpp server
+  (their OpenAI-compatible chat API). ``#model`` picks a served LoRA adapter (TGI's
+  ``LORA_ADAPTERS``, vLLM's ``--lora-modules``) or the served model's name.
+* ``hf:<model id>`` — HuggingFace inference providers; needs ``HF_TOKEN``.
+
+Connection refused, 503 while the server loads, timeouts and 4xx each become one message that
+names the URL and what to do. Transient failures (connection refused, 429, 5xx, timeouts) are
+retried with exponential backoff, a bounded number of times, and only before the first token.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Generator
+
+from aicoder.models.base import (
+    ChatModel,
+    Completion,
+    GenerationParams,
+    Message,
+    ModelError,
+    ModelUnavailable,
+    StreamTimer,
+    apply_stop,
+)
+
+__all__ = ["ServerModel"]
+
+RETRIES = 4
+BACKOFF_S = 1.0
+
+
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _is_transport(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"TransportError", "ConnectError", "ConnectionError", "RemoteProtocolError"})
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"InferenceTimeoutError", "TimeoutException", "TimeoutError"})
+
+
+class ServerModel(ChatModel):
+    """A chat model served over HTTP."""
+
+    def __init__(self, kind: str, target: str, *, model: str | None = None,
+                 timeout_s: float = 300.0, retries: int = RETRIES, backoff_s: float = BACKOFF_S
+                 ) -> None:
+        from huggingface_hub import InferenceClient
+
+        self.kind = kind
+        self.retries = retries
+        self.backoff_s = backoff_s
+        if kind == "hf":
+            token = os.environ.get("HF_TOKEN")
+            if not token:
+                raise ModelUnavailable(f"hf:{target} needs a HuggingFace token: set HF_TOKEN "
+                                       "(https://huggingface.co/settings/tokens)")
+            self.spec = f"hf:{target}"
+            self.where = f"the inference providers for {target}"
+            self.model = target
+            self.client = InferenceClient(model=target, token=token, timeout=timeout_s)
+            self.concurrency = 8
+        else:
+            url = target.rstrip("/")
+            if not url.startswith(("http://", "https://")):
+                raise ModelUnavailable(f"{kind}:{target}: the URL must start with http:// or "
+                                       "https://")
+            base = url if url.endswith("/v1") else url + "/v1"
+            self.spec = f"{kind}:{url}" + (f"#{model}" if model else "")
+            self.where = url
+            # TGI serves one model and ignores the name ("tgi" is its default); vLLM and
+            # llama.cpp need the served name, or the LoRA adapter's.
+            self.model = model or ("tgi" if kind == "tgi" else None)
+            self.client = InferenceClient(base_url=base, timeout=timeout_s,
+                                          api_key=os.environ.get("AICODER_SERVER_API_KEY", "-"))
+            self.concurrency = 8
+
+    def _explain(self, exc: BaseException) -> ModelError:
+        code = _status(exc)
+        if _is_transport(exc):
+            return ModelUnavailable(f"cannot reach {self.where}: {exc}. Is the server running "
+                                    "and the URL right?")
+        if _is_timeout(exc):
+            return ModelUnavailable(f"{self.where} did not answer in time; a busy or loading "
+                                    "server needs a longer timeout")
+        if code == 503:
+            return ModelUnavailable(f"{self.where} is still loading the model (503): wait for "
+                                    "its health check to pass, then try again")
+        if code in (401, 403):
+            return ModelUnavailable(f"{self.where} refused the credentials ({code}): check "
+                                    "HF_TOKEN / AICODER_SERVER_API_KEY")
+        if code == 404:
+            return ModelUnavailable(f"{self.where} has no such model or route (404)"
+                                    + (f": is {self.model!r} served?" if self.model else ""))
+        if code is not None and 400 <= code < 500:
+            body = getattr(getattr(exc, "response", None), "text", "") or str(exc)
+            return ModelError(f"{self.where} rejected the request ({code}): {body[:300]}")
+        return ModelError(f"{self.where} failed: {exc}")
+
+    def _transient(self, exc: BaseException) -> bool:
+        code = _status(exc)
+        return _is_transport(exc) or _is_timeout(exc) or code in (429, 502, 503, 504)
+
+    def stream(self, messages: list[Message], params: GenerationParams | None = None,
+               cancel: threading.Event | None = None) -> Generator[str, None, Completion]:
+        params = params or GenerationParams()
+        cancel = cancel or threading.Event()
+        kwargs = {
+            "messages": [m.model_dump() for m in messages],
+            "stream": True,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "stream_options": {"include_usage": True},
+        }
+        if self.model and self.kind != "hf":
+            kwargs["model"] = self.model
+        if params.seed is not None:
+            kwargs["seed"] = params.seed
+        if params.stop:
+            kwargs["stop"] = list(params.stop)
+
+        attempt = 0
+        while True:
+            timer = StreamTimer()
+            text, usage, finish = "", None, "length"
+            try:
+                chunks = self.client.chat_completion(**kwargs)
+                for chunk in chunks:
+                    if getattr(chunk, "usage", None):
+                        usage = chunk.usage
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    delta = (choice.delta.content or "") if choice.delta else ""
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+                    if delta:
+                        timer.token()
+                        cut, hit = apply_stop(text + delta, params.stop)
+                        new, text = cut[len(text):], cut
+                        if new:
+                            yield new
+                        if hit:
+                            finish = "stop"
+                            break
+                    if cancel.is_set():
+                        finish = "cancelled"
+                        break
+                break
+            except ModelError:
+                raise
+            except Exception as exc:
+                if text or attempt >= self.retries or not self._transient(exc):
+                    raise self._explain(exc) from exc
+                attempt += 1
+                if cancel.wait(self.backoff_s * 2 ** (attempt - 1)):
+                    return Completion(text="", finish_reason="cancelled")
+        prompt = getattr(usage, "prompt_tokens", 0) or 0
+        completion = getattr(usage, "completion_tokens", 0) or 0
+        return timer.completion(text, prompt, completion, finish)

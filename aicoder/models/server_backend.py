@@ -27,10 +27,50 @@ from aicoder.models.base import (
     apply_stop,
 )
 
-__all__ = ["ServerModel"]
+__all__ = ["ServerModel", "allow_self_hosted_offline"]
 
 RETRIES = 4
 BACKOFF_S = 1.0
+
+
+_HUB_HOSTS = ("huggingface.co", "hf.co")
+_policy_lock = threading.Lock()
+_policy_installed = False
+
+
+def _is_hub(host: str) -> bool:
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    endpoint = urlparse(constants.ENDPOINT).hostname or ""
+    return host == endpoint or any(host == h or host.endswith("." + h) for h in _HUB_HOSTS)
+
+
+def allow_self_hosted_offline() -> None:
+    """Let ``HF_HUB_OFFLINE=1`` block the Hub only, not a self-hosted TGI/vLLM server.
+
+    huggingface_hub refuses *every* request of its shared client in offline mode, so a user
+    with an offline Hub cache could not reach their own server on localhost. This installs (once)
+    a client whose request hook applies offline mode to Hub hosts alone; everything else about
+    the client is huggingface_hub's default.
+    """
+    global _policy_installed
+    with _policy_lock:
+        if _policy_installed:
+            return
+        import httpx2
+        from huggingface_hub import constants, set_client_factory
+        from huggingface_hub.utils._http import hf_request_event_hook
+
+        def hook(request):
+            if constants.is_offline_mode() and not _is_hub(request.url.host):
+                return None  # not the Hub: offline mode does not apply
+            return hf_request_event_hook(request)
+
+        set_client_factory(lambda: httpx2.Client(event_hooks={"request": [hook]},
+                                                 follow_redirects=True, timeout=None))
+        _policy_installed = True
 
 
 def _status(exc: BaseException) -> int | None:
@@ -75,6 +115,7 @@ class ServerModel(ChatModel):
                 raise ModelUnavailable(f"{kind}:{target}: the URL must start with http:// or "
                                        "https://")
             base = url if url.endswith("/v1") else url + "/v1"
+            allow_self_hosted_offline()
             self.spec = f"{kind}:{url}" + (f"#{model}" if model else "")
             self.where = url
             # TGI serves one model and ignores the name ("tgi" is its default); vLLM and

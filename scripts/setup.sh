@@ -15,6 +15,9 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# llama-cpp-python compiles llama.cpp: build for any x86-64/arm64 CPU, not just this one.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
+
 python3 -m venv .venv
 # torch first, pinned: a bare `torch` requirement resolved later would pull several GB of CUDA.
 .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0

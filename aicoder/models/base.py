@@ -65,6 +65,9 @@ class Completion(BaseModel, frozen=True):
     finish_reason: str = Field(default="stop", description="stop | length | cancelled")
     time_to_first_token_s: float | None = None
     duration_s: float = 0.0
+    usage_reported: bool = Field(default=True, description="False: the server sent no usage, "
+                                 "so completion_tokens counts streamed chunks and the prompt's "
+                                 "count is unknown (0)")
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -86,11 +89,12 @@ class StreamTimer:
             self.first = time.monotonic() - self.start
 
     def completion(self, text: str, prompt_tokens: int, completion_tokens: int,
-                   finish_reason: str) -> Completion:
+                   finish_reason: str, *, usage_reported: bool = True) -> Completion:
         return Completion(text=text, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens, finish_reason=finish_reason,
                           time_to_first_token_s=self.first,
-                          duration_s=time.monotonic() - self.start)
+                          duration_s=time.monotonic() - self.start,
+                          usage_reported=usage_reported)
 
 
 class ChatModel(ABC):

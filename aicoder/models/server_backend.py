@@ -173,7 +173,7 @@ class ServerModel(ChatModel):
         attempt = 0
         while True:
             timer = StreamTimer()
-            text, usage, finish = "", None, "length"
+            text, usage, finish, chunks_seen = "", None, "length", 0
             try:
                 chunks = self.client.chat_completion(**kwargs)
                 for chunk in chunks:
@@ -186,6 +186,7 @@ class ServerModel(ChatModel):
                     if choice.finish_reason:
                         finish = choice.finish_reason
                     if delta:
+                        chunks_seen += 1
                         timer.token()
                         cut, hit = apply_stop(text + delta, params.stop)
                         new, text = cut[len(text):], cut
@@ -206,6 +207,9 @@ class ServerModel(ChatModel):
                 attempt += 1
                 if cancel.wait(self.backoff_s * 2 ** (attempt - 1)):
                     return Completion(text="", finish_reason="cancelled")
-        prompt = getattr(usage, "prompt_tokens", 0) or 0
-        completion = getattr(usage, "completion_tokens", 0) or 0
-        return timer.completion(text, prompt, completion, finish)
+        if usage is None:
+            # llama.cpp's server ignores stream_options: count the streamed tokens instead
+            # (TGI, vLLM and llama.cpp send one token per chunk); the prompt's count is unknown.
+            return timer.completion(text, 0, chunks_seen, finish, usage_reported=False)
+        return timer.completion(text, usage.prompt_tokens or 0, usage.completion_tokens or 0,
+                                finish)

@@ -2,7 +2,7 @@
 FROM python:3.11-slim
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap util-linux \
+ && apt-get install -y --no-install-recommends bubblewrap util-linux build-essential cmake \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 user
@@ -10,6 +10,8 @@ WORKDIR /home/user/app
 
 # torch first and pinned: a bare `torch` resolved with the rest would pull CUDA wheels.
 COPY requirements.txt .
+# llama-cpp-python compiles llama.cpp; a portable build runs on any CPU of the Space's kind.
+ENV CMAKE_ARGS="-DGGML_NATIVE=OFF"
 RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
  && pip install --no-cache-dir -r requirements.txt
 

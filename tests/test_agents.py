@@ -18,7 +18,7 @@ from aicoder.agents import (
     TextDelta,
     steps_only,
 )
-from aicoder.models import ModelError
+from aicoder.models import ModelError, ModelUnavailable
 from aicoder.tasks import load_builtin
 from sandbox import Status
 from tests.doubles import ScriptedModel
@@ -102,6 +102,12 @@ def test_a_model_error_is_stored_on_the_step(iou, bwrap):
     assert kinds(steps) == [K.GENERATE, K.EXECUTE, K.ANALYZE, K.FINAL]
     assert steps[2].error == "server returned 500"
     assert steps[-1].text == "model error: server returned 500" and not steps[-1].passed
+
+
+def test_an_unusable_model_is_raised_not_stored(iou, bwrap):
+    model = ScriptedModel([ModelUnavailable("cannot reach http://127.0.0.1:9")])
+    with pytest.raises(ModelUnavailable, match="cannot reach"):
+        steps_only(CoderGen(model, bwrap).run(iou))
 
 
 def test_stop_during_generation_closes_the_model_stream(iou, bwrap):

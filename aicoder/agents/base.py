@@ -10,7 +10,14 @@ from collections.abc import Callable, Generator
 from pydantic import BaseModel, Field
 
 from aicoder.agents.steps import Event, Progress, Step, StepKind, StepStarted, TextDelta
-from aicoder.models import ChatModel, Completion, GenerationParams, Message, ModelError
+from aicoder.models import (
+    ChatModel,
+    Completion,
+    GenerationParams,
+    Message,
+    ModelError,
+    ModelUnavailable,
+)
 from sandbox import ExecutionResult, Limits, Program
 
 __all__ = ["Budget", "RunContext"]
@@ -58,7 +65,11 @@ class RunContext:
 
     def ask(self, kind: StepKind, round_: int, messages: list[Message]
             ) -> Generator[Event, None, Step]:
-        """Stream the model's answer as a step. A model failure is stored on the step."""
+        """Stream the model's answer as a step.
+
+        A failed generation (ModelError) is stored on the step; a model that cannot be used at
+        all (ModelUnavailable: server down, bad name) is raised.
+        """
         index = self._next_index()
         yield StepStarted(index=index, kind=kind, round=round_)
         cancel = threading.Event()
@@ -74,8 +85,10 @@ class RunContext:
                     break
                 text += delta
                 yield TextDelta(index=index, text=delta)
+        except ModelUnavailable:
+            raise  # the model cannot be used at all (down, misnamed): the caller says so
         except ModelError as exc:
-            error = str(exc)
+            error = str(exc)  # one failed generation: stored on the step, the run ends cleanly
         finally:
             cancel.set()
             stream.close()

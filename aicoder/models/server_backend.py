@@ -30,7 +30,7 @@ from aicoder.models.base import (
 __all__ = ["ServerModel", "allow_self_hosted_offline"]
 
 RETRIES = 4
-BACKOFF_S = 1.0
+BACKOFF_S = 0.5
 
 
 _HUB_HOSTS = ("huggingface.co", "hf.co")
@@ -201,8 +201,11 @@ class ServerModel(ChatModel):
                 break
             except ModelError:
                 raise
-            except Exception as exc:
-                if text or attempt >= self.retries or not self._transient(exc):
+            except Exception as exc:  # every client error becomes one message
+                # Nothing listening is retried once (a server just starting); a loading (503)
+                # or busy server gets the full budget of retries.
+                limit = min(self.retries, 1) if _is_transport(exc) else self.retries
+                if text or attempt >= limit or not self._transient(exc):
                     raise self._explain(exc) from exc
                 attempt += 1
                 if cancel.wait(self.backoff_s * 2 ** (attempt - 1)):

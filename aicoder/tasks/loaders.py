@@ -22,7 +22,8 @@ from pathlib import Path
 from aicoder.errors import TaskFormatError, TaskSourceError
 from aicoder.tasks.task import Task, split_content
 
-__all__ = ["HUB_DATASET", "HUB_SPLITS", "load_builtin", "load_hub", "load_jsonl", "load_tasks"]
+__all__ = ["HUB_DATASET", "HUB_SPLITS", "load_builtin", "load_builtin_file", "load_hub",
+           "load_jsonl", "load_tasks"]
 
 HUB_DATASET = "vixuowis/AICoderEval"
 HUB_SPLITS = {"test": "v5-test-492.jsonl", "train": "v5-train-2118.jsonl"}
@@ -98,33 +99,42 @@ def load_hub(repo: str = HUB_DATASET, split: str = "test", *, revision: str | No
 
 
 def load_builtin() -> list[Task]:
-    """The builtin offline suite: one program per file, written with the section markers.
-
-    A ``# domain: NAME`` line at the top of a file names its domain.
-
-    ``instruct`` and ``answer`` are derived from the function: the prompt stops after the
-    docstring; the answer is the body after it.
-    """
+    """The builtin offline suite (``aicoder/tasks/builtin/*.py``)."""
     tasks = []
     for path in sorted(BUILTIN_DIR.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        content = path.read_text(encoding="utf-8")
-        parts = split_content(content)
-        missing = [k for k in ("function_import", "function_code", "test_function_code",
-                               "call_test_function_code") if k not in parts]
-        if missing:
-            raise TaskFormatError(f"{path}: missing section{'s' if len(missing) > 1 else ''} "
-                                  f"{', '.join(missing)}")
-        instruct, answer = split_prompt(parts["function_import"], parts["function_code"],
-                                        str(path))
-        record = {"path": f"builtin/{path.name}", "content": content, **parts,
-                  "instruct": instruct, "answer": answer}
-        declared = re.search(r"^# domain: (.+)$", content, re.MULTILINE)
-        if declared:
-            record["domain"] = declared.group(1).strip()
-        tasks.append(Task.from_record(record, source=str(path)))
+        if not path.name.startswith("_"):
+            tasks.extend(load_builtin_file(path))
     return tasks
+
+
+def load_builtin_file(path: str | os.PathLike) -> list[Task]:
+    """One task written as a program with the four section markers.
+
+    ``instruct`` and ``answer`` are derived from the function: the prompt stops after the
+    docstring; the answer is the body after it. A ``# domain: NAME`` line names the domain.
+
+    Raises:
+        TaskSourceError: the file cannot be read.
+        TaskFormatError: a section is missing, or the function has no docstring.
+    """
+    path = Path(path)
+    try:
+        content = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TaskSourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    parts = split_content(content)
+    missing = [k for k in ("function_import", "function_code", "test_function_code",
+                           "call_test_function_code") if k not in parts]
+    if missing:
+        raise TaskFormatError(f"{path}: missing section{'s' if len(missing) > 1 else ''} "
+                              f"{', '.join(missing)} (lines like '# function_code ----')")
+    instruct, answer = split_prompt(parts["function_import"], parts["function_code"], str(path))
+    record = {"path": f"builtin/{path.name}", "content": content, **parts,
+              "instruct": instruct, "answer": answer}
+    declared = re.search(r"^# domain: (.+)$", content, re.MULTILINE)
+    if declared:
+        record["domain"] = declared.group(1).strip()
+    return [Task.from_record(record, source=str(path))]
 
 
 def split_prompt(imports: str, function_code: str, where: str) -> tuple[str, str]:

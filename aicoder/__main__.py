@@ -1,0 +1,5 @@
+import sys
+
+from aicoder.cli import main
+
+sys.exit(main())

@@ -145,10 +145,25 @@ def test_hub_loader_reads_the_cache_offline(tmp_path, monkeypatch, v3_jsonl):
 
 def test_builtin_suite_is_well_formed():
     tasks = load_builtin()
-    assert len(tasks) >= 8
+    assert len(tasks) >= 24
+    assert {t.domain for t in tasks} >= {"Natural Language Processing", "Computer Vision",
+                                         "Multimodal", "Tabular"}
     for task in tasks:
         record = task.to_record()
         assert set(record) == set(RECORD_FIELDS)
         # the prompt plus the answer is the reference function, as in the dataset
         assert (task.prompt + task.reference).strip() == (task.imports + task.reference_code).strip()
-        assert task.framework in {"numpy", "pytorch", "python"}
+
+
+def test_every_builtin_reference_passes_several_checks(bwrap):
+    """The builtin suite is the offline benchmark: each reference must pass all its checks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aicoder.tasks import reference_program
+
+    tasks = load_builtin()
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda t: bwrap.run(reference_program(t)), tasks))
+    for task, result in zip(tasks, results, strict=True):
+        assert result.passed, (task.task_id, result.reason)
+        assert len(result.checks) >= 3, (task.task_id, len(result.checks))

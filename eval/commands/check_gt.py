@@ -93,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(rows)} references in {time.monotonic() - start:.0f} s ({sandbox.name} sandbox)")
     for status, n in statuses.most_common():
         print(f"  {status:8} {n}")
-    print("why the others did not pass:")
-    for category, n in categories.most_common():
-        if category != "passed":
+    failing = [(c, n) for c, n in categories.most_common() if c != "passed"]
+    if failing:
+        print("why the others did not pass:")
+        for category, n in failing:
             print(f"  {n:4}  {category}")
     vacuous = [r["task_id"] for r in rows if r["status"] == "vacuous"]
     if vacuous:

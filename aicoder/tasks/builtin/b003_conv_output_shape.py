@@ -29,15 +29,23 @@ def conv2d_output_shape(height: int, width: int, conv: nn.Conv2d) -> tuple[int, 
 # test_function_code --------------------
 
 def test_conv2d_output_shape():
-    cases = [
-        (nn.Conv2d(3, 8, kernel_size=3), 32, 32),
-        (nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=2), 64, 48),
-        (nn.Conv2d(1, 4, kernel_size=(3, 5), stride=(1, 2), padding=(1, 0), dilation=2), 20, 31),
-    ]
-    for conv, h, w in cases:
-        expected = tuple(conv(torch.zeros(1, conv.in_channels, h, w)).shape[-2:])
-        assert conv2d_output_shape(h, w, conv) == expected, f"{conv}: expected {expected}"
-    assert isinstance(conv2d_output_shape(8, 8, nn.Conv2d(1, 1, 3))[0], int)
+    def actual(conv, h, w):
+        return tuple(conv(torch.zeros(1, conv.in_channels, h, w)).shape[-2:])
+
+    # Test case 1: a plain 3x3 convolution
+    conv = nn.Conv2d(3, 8, kernel_size=3)
+    assert conv2d_output_shape(32, 32, conv) == actual(conv, 32, 32)
+
+    # Test case 2: stride and padding
+    conv = nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=2)
+    assert conv2d_output_shape(64, 48, conv) == actual(conv, 64, 48)
+
+    # Test case 3: a rectangular kernel, per-axis stride and padding, and dilation
+    conv = nn.Conv2d(1, 4, kernel_size=(3, 5), stride=(1, 2), padding=(1, 0), dilation=2)
+    assert conv2d_output_shape(20, 31, conv) == actual(conv, 20, 31)
+
+    # Test case 4: plain Python ints, not tensors
+    assert all(type(v) is int for v in conv2d_output_shape(8, 8, nn.Conv2d(1, 1, 3)))
     return 'All Tests Passed'
 
 # call_test_function_code --------------------

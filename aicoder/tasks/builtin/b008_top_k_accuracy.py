@@ -30,7 +30,7 @@ def top_k_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> fl
 # test_function_code --------------------
 
 def test_top_k_accuracy():
-    logits = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5]])
+    logits = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.05, 0.15], [0.2, 0.3, 0.5]])
     labels = torch.tensor([1, 2, 0])
     assert abs(top_k_accuracy(logits, labels, k=1) - 1 / 3) < 1e-6
     assert abs(top_k_accuracy(logits, labels, k=2) - 2 / 3) < 1e-6

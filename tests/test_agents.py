@@ -166,3 +166,14 @@ def test_react_without_finish_spends_its_steps(iou, bwrap):
     assert steps[-1].text == "step budget spent (3 steps) without finish"
     assert not steps[-1].passed
     assert all(isinstance(s, Step) for s in steps)
+
+
+def test_a_run_round_trips_through_json(iou, bwrap):
+    """eval stores the steps as JSON lines and replay reads them back: nothing is lost."""
+    model = ScriptedModel([iou_answer(iou, BROKEN), "analysis", iou_answer(iou)])
+    steps = steps_only(CoderGen(model, bwrap).run(iou))
+    lines = [step.model_dump_json() for step in steps]
+    again = [Step.model_validate_json(line) for line in lines]
+    assert again == steps
+    assert again[1].result.checks[0].name == steps[1].result.checks[0].name
+    assert again[1].result.traceback.exc_type == "ZeroDivisionError"

@@ -20,7 +20,7 @@ from aicoder.models import (
 )
 from sandbox import ExecutionResult, Limits, Program
 
-__all__ = ["Budget", "RunContext"]
+__all__ = ["Agent", "Budget", "RunContext"]
 
 
 class Budget(BaseModel, frozen=True):
@@ -155,3 +155,26 @@ class RunContext:
                     text=why, passed=bool(result and result.passed),
                     any_passed=bool(result and result.any_passed), rounds=round_,
                     duration_s=round(time.monotonic() - self.start, 3))
+
+
+class Agent:
+    """What CoderGen, Direct and ReAct share: how they are built, and a fresh context per run.
+
+    Subclasses implement ``run(task) -> Iterator[Event]``.
+    """
+
+    mode = ""
+
+    def __init__(self, model: ChatModel, sandbox=None, *, budget: Budget | None = None,
+                 params: GenerationParams | None = None, limits: Limits | None = None) -> None:
+        self.model = model
+        self.sandbox = sandbox
+        self.budget = budget or Budget()
+        self.params = params or GenerationParams()
+        self.limits = limits or Limits()
+
+    def context(self) -> RunContext:
+        from sandbox import default_sandbox
+
+        return RunContext(self.model, self.sandbox or default_sandbox(), self.params,
+                          self.limits, self.budget)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aicoder.agents.base import Budget, RunContext
+from aicoder.agents.base import Agent, Budget
 from aicoder.agents.steps import Event, Step, StepKind
-from aicoder.models import ChatModel, GenerationParams, Message
+from aicoder.models import ChatModel, Message
 from aicoder.prompts import describe_failure, render
 from aicoder.tasks import Task, assemble
-from sandbox import Limits, default_sandbox
 
 __all__ = ["CoderGen", "codergen"]
 
@@ -23,22 +22,13 @@ def _key(code: str) -> str:
     return "\n".join(line.rstrip() for line in code.strip().splitlines())
 
 
-class CoderGen:
+class CoderGen(Agent):
     """The repair loop. ``run(task)`` yields events; see `aicoder.agents.steps`."""
 
     mode = "codergen"
 
-    def __init__(self, model: ChatModel, sandbox=None, *, budget: Budget | None = None,
-                 params: GenerationParams | None = None, limits: Limits | None = None) -> None:
-        self.model = model
-        self.sandbox = sandbox
-        self.budget = budget or Budget()
-        self.params = params or GenerationParams()
-        self.limits = limits or Limits()
-
     def run(self, task: Task) -> Iterator[Event]:
-        ctx = RunContext(self.model, self.sandbox or default_sandbox(), self.params,
-                         self.limits, self.budget)
+        ctx = self.context()
         system = Message(role="system", content=render("system"))
         ask = Message(role="user", content=render("generate", prompt=task.prompt.strip()))
         answer = yield from ctx.ask(StepKind.GENERATE, 0, [system, ask])

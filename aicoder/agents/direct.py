@@ -4,30 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aicoder.agents.base import Budget, RunContext
+from aicoder.agents.base import Agent
 from aicoder.agents.steps import Event, StepKind
-from aicoder.models import ChatModel, GenerationParams, Message
+from aicoder.models import Message
 from aicoder.prompts import render
 from aicoder.tasks import Task, assemble
-from sandbox import Limits, default_sandbox
 
 __all__ = ["Direct"]
 
 
-class Direct:
+class Direct(Agent):
     mode = "direct"
 
-    def __init__(self, model: ChatModel, sandbox=None, *, budget: Budget | None = None,
-                 params: GenerationParams | None = None, limits: Limits | None = None) -> None:
-        self.model = model
-        self.sandbox = sandbox
-        self.budget = budget or Budget()
-        self.params = params or GenerationParams()
-        self.limits = limits or Limits()
-
     def run(self, task: Task) -> Iterator[Event]:
-        ctx = RunContext(self.model, self.sandbox or default_sandbox(), self.params,
-                         self.limits, self.budget)
+        ctx = self.context()
         messages = [Message(role="system", content=render("system")),
                     Message(role="user", content=render("generate", prompt=task.prompt.strip()))]
         answer = yield from ctx.ask(StepKind.GENERATE, 0, messages)

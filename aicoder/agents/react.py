@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from aicoder.agents.base import Budget, RunContext
+from aicoder.agents.base import Agent
 from aicoder.agents.steps import Event, Step, StepKind
-from aicoder.models import ChatModel, GenerationParams, Message
+from aicoder.models import Message
 from aicoder.prompts import describe_failure, render, trim_middle
 from aicoder.prompts.extract import fenced_blocks
 from aicoder.tasks import Task, assemble
-from sandbox import ExecutionResult, Limits, Program, default_sandbox
+from sandbox import ExecutionResult, Program
 
 __all__ = ["ACTIONS", "ReAct", "parse_action"]
 
@@ -67,20 +67,11 @@ def _observe_python(result: ExecutionResult) -> str:
     return "Observation:\n" + ("\n".join(parts) if parts else "(no output)")
 
 
-class ReAct:
+class ReAct(Agent):
     mode = "react"
 
-    def __init__(self, model: ChatModel, sandbox=None, *, budget: Budget | None = None,
-                 params: GenerationParams | None = None, limits: Limits | None = None) -> None:
-        self.model = model
-        self.sandbox = sandbox
-        self.budget = budget or Budget()
-        self.params = params or GenerationParams()
-        self.limits = limits or Limits()
-
     def run(self, task: Task) -> Iterator[Event]:
-        ctx = RunContext(self.model, self.sandbox or default_sandbox(), self.params,
-                         self.limits, self.budget)
+        ctx = self.context()
         steps = self.budget.react_steps
         history = [Message(role="system", content=render("system")),
                    Message(role="user", content=render("react", prompt=task.prompt.strip(),

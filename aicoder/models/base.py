@@ -26,6 +26,7 @@ __all__ = [
     "ModelError",
     "ModelUnavailable",
     "StreamTimer",
+    "TextAccumulator",
 ]
 
 
@@ -124,6 +125,29 @@ class ChatModel(ABC):
                 next(gen)
             except StopIteration as stop:
                 return stop.value
+
+
+class TextAccumulator:
+    """Accumulates streamed deltas, cutting at the first stop string and timing the stream."""
+
+    def __init__(self, stop: tuple[str, ...]) -> None:
+        self.stop = stop
+        self.text = ""
+        self.tokens = 0  # deltas received (one token each for llama.cpp and most servers)
+        self.timer = StreamTimer()
+
+    def feed(self, delta: str) -> tuple[str, bool]:
+        """The new visible text for ``delta``, and whether a stop string was reached."""
+        self.tokens += 1
+        self.timer.token()
+        cut, hit = apply_stop(self.text + delta, self.stop)
+        new, self.text = cut[len(self.text):], cut
+        return new, hit
+
+    def completion(self, prompt_tokens: int, completion_tokens: int, finish_reason: str,
+                   *, usage_reported: bool = True) -> Completion:
+        return self.timer.completion(self.text, prompt_tokens, completion_tokens, finish_reason,
+                                     usage_reported=usage_reported)
 
 
 def apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:

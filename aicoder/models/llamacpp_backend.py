@@ -18,8 +18,7 @@ from aicoder.models.base import (
     Message,
     ModelError,
     ModelUnavailable,
-    StreamTimer,
-    apply_stop,
+    TextAccumulator,
 )
 
 __all__ = ["LlamaCppModel", "resolve_gguf"]
@@ -76,7 +75,7 @@ class LlamaCppModel(ChatModel):
         params = params or GenerationParams()
         cancel = cancel or threading.Event()
         with self._lock:
-            timer = StreamTimer()
+            acc = TextAccumulator(params.stop)
             kwargs = dict(messages=[m.model_dump() for m in messages], stream=True,
                           max_tokens=params.max_new_tokens, stop=list(params.stop) or None,
                           temperature=params.temperature, top_p=params.top_p)
@@ -88,18 +87,15 @@ class LlamaCppModel(ChatModel):
                 chunks = self.llm.create_chat_completion(**kwargs)
             except ValueError as exc:  # e.g. the prompt is longer than the context
                 raise ModelError(f"llama.cpp refused the prompt: {exc}") from exc
-            text, tokens, finish = "", 0, "length"
+            finish = "length"
             try:
                 for chunk in chunks:
                     choice = chunk["choices"][0]
                     delta = choice.get("delta", {}).get("content") or ""
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
-                    if delta:
-                        tokens += 1  # llama-cpp-python streams one token per chunk
-                        timer.token()
-                        cut, hit = apply_stop(text + delta, params.stop)
-                        new, text = cut[len(text):], cut
+                    if delta:  # llama-cpp-python streams one token per chunk
+                        new, hit = acc.feed(delta)
                         if new:
                             yield new
                         if hit:
@@ -110,5 +106,5 @@ class LlamaCppModel(ChatModel):
                         break
             finally:
                 chunks.close()
-            prompt = max(int(getattr(self.llm, "n_tokens", 0)) - tokens, 0)
-            return timer.completion(text, prompt, tokens, finish)
+            prompt = max(int(getattr(self.llm, "n_tokens", 0)) - acc.tokens, 0)
+            return acc.completion(prompt, acc.tokens, finish)

@@ -23,8 +23,7 @@ from aicoder.models.base import (
     Message,
     ModelError,
     ModelUnavailable,
-    StreamTimer,
-    apply_stop,
+    TextAccumulator,
 )
 
 __all__ = ["ServerModel", "allow_self_hosted_offline"]
@@ -172,8 +171,8 @@ class ServerModel(ChatModel):
 
         attempt = 0
         while True:
-            timer = StreamTimer()
-            text, usage, finish, chunks_seen = "", None, "length", 0
+            acc = TextAccumulator(params.stop)
+            usage, finish = None, "length"
             try:
                 chunks = self.client.chat_completion(**kwargs)
                 for chunk in chunks:
@@ -186,10 +185,7 @@ class ServerModel(ChatModel):
                     if choice.finish_reason:
                         finish = choice.finish_reason
                     if delta:
-                        chunks_seen += 1
-                        timer.token()
-                        cut, hit = apply_stop(text + delta, params.stop)
-                        new, text = cut[len(text):], cut
+                        new, hit = acc.feed(delta)
                         if new:
                             yield new
                         if hit:
@@ -205,7 +201,7 @@ class ServerModel(ChatModel):
                 # Nothing listening is retried once (a server just starting); a loading (503)
                 # or busy server gets the full budget of retries.
                 limit = min(self.retries, 1) if _is_transport(exc) else self.retries
-                if text or attempt >= limit or not self._transient(exc):
+                if acc.text or attempt >= limit or not self._transient(exc):
                     raise self._explain(exc) from exc
                 attempt += 1
                 if cancel.wait(self.backoff_s * 2 ** (attempt - 1)):
@@ -213,6 +209,5 @@ class ServerModel(ChatModel):
         if usage is None:
             # llama.cpp's server ignores stream_options: count the streamed tokens instead
             # (TGI, vLLM and llama.cpp send one token per chunk); the prompt's count is unknown.
-            return timer.completion(text, 0, chunks_seen, finish, usage_reported=False)
-        return timer.completion(text, usage.prompt_tokens or 0, usage.completion_tokens or 0,
-                                finish)
+            return acc.completion(0, acc.tokens, finish, usage_reported=False)
+        return acc.completion(usage.prompt_tokens or 0, usage.completion_tokens or 0, finish)

@@ -17,8 +17,7 @@ from aicoder.models.base import (
     Message,
     ModelError,
     ModelUnavailable,
-    StreamTimer,
-    apply_stop,
+    TextAccumulator,
 )
 
 __all__ = ["TransformersModel"]
@@ -102,19 +101,15 @@ class TransformersModel(ChatModel):
                 output["error"] = exc
                 streamer.end()
 
-        timer = StreamTimer()
+        acc = TextAccumulator(params.stop)
         thread = threading.Thread(target=work, daemon=True, name="transformers-generate")
         thread.start()
-        text = ""
         finish = "length"
         try:
             for delta in streamer:
                 if not delta:
                     continue
-                timer.token()
-                cut, hit = apply_stop(text + delta, params.stop)
-                new = cut[len(text):]
-                text = cut
+                new, hit = acc.feed(delta)
                 if new:
                     yield new
                 if hit:
@@ -136,4 +131,4 @@ class TransformersModel(ChatModel):
             finish = "cancelled"
         elif finish == "length" and ids is not None and generated < params.max_new_tokens:
             finish = "stop"  # ended on EOS
-        return timer.completion(text, prompt_len, generated, finish)
+        return acc.completion(prompt_len, generated, finish)

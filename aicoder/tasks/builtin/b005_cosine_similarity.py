@@ -38,7 +38,8 @@ def test_cosine_similarity_matrix():
     # Test case 2: agrees with torch's own cosine similarity
     print("Testing case [2/3] started.")
     expected = torch.nn.functional.cosine_similarity(a[:, None, :], b[None, :, :], dim=-1)
-    assert torch.allclose(sim, expected, atol=1e-5), "Test case [2/3] failed: values differ"
+    assert torch.allclose(cosine_similarity_matrix(a, b), expected, atol=1e-5), \
+        "Test case [2/3] failed: values differ"
 
     # Test case 3: a zero vector gives zeros, not NaN
     print("Testing case [3/3] started.")

@@ -145,7 +145,7 @@ def test_hub_loader_reads_the_cache_offline(tmp_path, monkeypatch, v3_jsonl):
 
 def test_builtin_suite_is_well_formed():
     tasks = load_builtin()
-    assert len(tasks) >= 24
+    assert len(tasks) >= 30
     assert {t.domain for t in tasks} >= {"Natural Language Processing", "Computer Vision",
                                          "Multimodal", "Tabular"}
     for task in tasks:

@@ -143,6 +143,10 @@ class RunContext:
         yield step
         return step
 
+    def step(self, kind: StepKind, round_: int, **fields) -> Step:
+        """A step that needs neither the model nor the sandbox (a parsed action, a note)."""
+        return Step(index=self._next_index(), kind=kind, round=round_, **fields)
+
     def reuse(self, round_: int, program: Program, earlier: Step) -> Step:
         """An execute step for code identical to an earlier attempt: not run again."""
         return Step(index=self._next_index(), kind=StepKind.EXECUTE, round=round_,

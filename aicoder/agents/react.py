@@ -85,14 +85,12 @@ class ReAct(Agent):
             history.append(Message(role="assistant", content=thought.text))
             parsed = parse_action(thought.text, task.function_name)
             if isinstance(parsed, str):
-                observation = Step(index=ctx._next_index(), kind=StepKind.OBSERVATION,
-                                   round=turn, text=parsed, note="malformed action")
-                yield observation
+                yield ctx.step(StepKind.OBSERVATION, turn, text=parsed, note="malformed action")
                 history.append(Message(role="user", content=parsed))
                 continue
             action, code = parsed
-            yield Step(index=ctx._next_index(), kind=StepKind.ACTION, round=turn, action=action,
-                       code=code, text=f"Action: {action}")
+            yield ctx.step(StepKind.ACTION, turn, action=action, code=code,
+                           text=f"Action: {action}")
             if action == "python":
                 probe = Program(candidate=task.imports + "\n" + code,
                                 test="def test_probe():\n    pass\n", entry="test_probe")

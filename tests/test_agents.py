@@ -96,6 +96,13 @@ def test_token_budget_stops_the_loop(iou, bwrap):
     assert steps[-1].text.startswith("token budget spent")
 
 
+def test_time_budget_stops_the_loop(iou, bwrap):
+    model = ScriptedModel([iou_answer(iou, WRONG)])
+    steps = steps_only(CoderGen(model, bwrap, budget=Budget(wall_s=0.01)).run(iou))
+    assert kinds(steps) == [K.GENERATE, K.EXECUTE, K.FINAL]
+    assert steps[-1].text == "time budget spent (0.01 s)"
+
+
 def test_a_model_error_is_stored_on_the_step(iou, bwrap):
     model = ScriptedModel([iou_answer(iou, WRONG), ModelError("server returned 500")])
     steps = steps_only(CoderGen(model, bwrap).run(iou))

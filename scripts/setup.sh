@@ -5,13 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 reqs="${1:-requirements.txt}"
 
-# bubblewrap is the default sandbox; setpriv (util-linux) drops privileges when run as root.
-if ! command -v bwrap >/dev/null 2>&1; then
+# System packages: bubblewrap (the default sandbox; setpriv from util-linux drops privileges
+# when run as root), a C++ toolchain (pip compiles llama-cpp-python), and venv support.
+need=()
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v g++ >/dev/null 2>&1 || need+=(build-essential)
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing bubblewrap (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+    echo "installing ${need[*]} (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "warning: bubblewrap is missing; install it (sudo apt-get install bubblewrap) for the sandbox" >&2
+    echo "warning: missing system packages: ${need[*]} (sudo apt-get install ${need[*]})" >&2
   fi
 fi
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -143,6 +143,24 @@ class TextAccumulator:
         cut, hit = apply_stop(self.text + delta, self.stop)
         new, self.text = cut[len(self.text):], cut
         return new, hit
+
+    def relay(self, pieces: Iterable[tuple[str, str | None]], cancel: threading.Event
+              ) -> Generator[str, None, str]:
+        """Yield the visible text of ``(delta, finish_reason)`` pieces as they come; return
+        the finish reason: the backend's, ``stop`` at a stop string, ``cancelled``."""
+        finish = "length"
+        for delta, reason in pieces:
+            if reason:
+                finish = reason
+            if delta:
+                new, hit = self.feed(delta)
+                if new:
+                    yield new
+                if hit:
+                    return "stop"
+            if cancel.is_set():
+                return "cancelled"
+        return finish
 
     def completion(self, prompt_tokens: int, completion_tokens: int, finish_reason: str,
                    *, usage_reported: bool = True) -> Completion:

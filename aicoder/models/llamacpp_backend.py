@@ -87,23 +87,10 @@ class LlamaCppModel(ChatModel):
                 chunks = self.llm.create_chat_completion(**kwargs)
             except ValueError as exc:  # e.g. the prompt is longer than the context
                 raise ModelError(f"llama.cpp refused the prompt: {exc}") from exc
-            finish = "length"
-            try:
-                for chunk in chunks:
-                    choice = chunk["choices"][0]
-                    delta = choice.get("delta", {}).get("content") or ""
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
-                    if delta:  # llama-cpp-python streams one token per chunk
-                        new, hit = acc.feed(delta)
-                        if new:
-                            yield new
-                        if hit:
-                            finish = "stop"
-                            break
-                    if cancel.is_set():
-                        finish = "cancelled"
-                        break
+            pieces = ((c["choices"][0].get("delta", {}).get("content") or "",
+                       c["choices"][0].get("finish_reason")) for c in chunks)
+            try:  # llama-cpp-python streams one token per chunk
+                finish = yield from acc.relay(pieces, cancel)
             finally:
                 chunks.close()
             prompt = max(int(getattr(self.llm, "n_tokens", 0)) - acc.tokens, 0)

@@ -150,6 +150,16 @@ class ServerModel(ChatModel):
         code = _status(exc)
         return _is_transport(exc) or _is_timeout(exc) or code in (429, 502, 503, 504)
 
+    @staticmethod
+    def _pieces(chunks, seen: dict):
+        """(delta, finish_reason) of each streamed chunk; the usage, when sent, goes to seen."""
+        for chunk in chunks:
+            if getattr(chunk, "usage", None):
+                seen["usage"] = chunk.usage
+            if chunk.choices:
+                choice = chunk.choices[0]
+                yield (choice.delta.content or "") if choice.delta else "", choice.finish_reason
+
     def stream(self, messages: list[Message], params: GenerationParams | None = None,
                cancel: threading.Event | None = None) -> Generator[str, None, Completion]:
         params = params or GenerationParams()
@@ -172,28 +182,11 @@ class ServerModel(ChatModel):
         attempt = 0
         while True:
             acc = TextAccumulator(params.stop)
-            usage, finish = None, "length"
+            seen: dict = {}
             try:
                 chunks = self.client.chat_completion(**kwargs)
-                for chunk in chunks:
-                    if getattr(chunk, "usage", None):
-                        usage = chunk.usage
-                    if not chunk.choices:
-                        continue
-                    choice = chunk.choices[0]
-                    delta = (choice.delta.content or "") if choice.delta else ""
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-                    if delta:
-                        new, hit = acc.feed(delta)
-                        if new:
-                            yield new
-                        if hit:
-                            finish = "stop"
-                            break
-                    if cancel.is_set():
-                        finish = "cancelled"
-                        break
+                finish = yield from acc.relay(self._pieces(chunks, seen), cancel)
+                usage = seen.get("usage")
                 break
             except ModelError:
                 raise

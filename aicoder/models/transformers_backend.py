@@ -104,21 +104,8 @@ class TransformersModel(ChatModel):
         acc = TextAccumulator(params.stop)
         thread = threading.Thread(target=work, daemon=True, name="transformers-generate")
         thread.start()
-        finish = "length"
         try:
-            for delta in streamer:
-                if not delta:
-                    continue
-                new, hit = acc.feed(delta)
-                if new:
-                    yield new
-                if hit:
-                    finish = "stop"
-                    stop_flag.set()
-                    break
-                if cancel.is_set():
-                    finish = "cancelled"
-                    break
+            finish = yield from acc.relay(((delta, None) for delta in streamer), cancel)
         finally:
             # A consumer that stops iterating (GeneratorExit) stops the generation too.
             stop_flag.set()

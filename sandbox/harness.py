@@ -424,6 +424,33 @@ def _peak_kb() -> int:
     return max(own, kids)
 
 
+def run_script(source: str, name: str, emit, finish, pid: int) -> None:
+    """Script mode: run the source as ``python name`` would, with nothing instrumented.
+
+    The outcome is the script's own output: an uncaught exception prints its traceback to
+    stderr exactly as the interpreter does. There are no checks, so the status is never
+    ``passed``: ``vacuous`` when the script ran to its end, ``error`` when it raised.
+    """
+    emit({"e": "plan", "pid": pid, "checks": []})
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    sys.argv = [name]
+    try:
+        exec(compile(source, name, "exec"), namespace)
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            finish("vacuous", "the script called sys.exit(0)")
+        if not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)  # as the interpreter does with sys.exit("msg")
+        finish("error", f"the script called sys.exit({exc.code!r})")
+    except BaseException as exc:
+        # The interpreter's own report on the script's stderr, without this function's frame.
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        finish("memory" if isinstance(exc, MemoryError) else "error",
+               f"{type(exc).__name__} in the script", exc)
+    finish("vacuous", "the script ran to its end (script mode has no checks)")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv:
@@ -468,6 +495,10 @@ def main(argv: list[str] | None = None) -> None:
             event["traceback"] = _describe(exc, cand_name)
         emit(event)
         exit_now(0)
+
+    if request.get("script"):
+        run_script(candidate_src, cand_name, emit, finish, my_pid)
+        return
 
     # Parse and instrument the test before any of the program's code runs.
     try:

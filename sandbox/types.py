@@ -61,6 +61,10 @@ class Program(BaseModel, frozen=True):
     entry: str = Field(description="the name of the test function the harness calls")
     candidate_name: str = Field(default="candidate.py", description="file name for tracebacks")
     test_name: str = Field(default="test.py", description="file name for tracebacks")
+    script: bool = Field(default=False, description=(
+        "run ``candidate`` as a plain script, as ``python file.py`` would (an uncaught "
+        "exception's traceback goes to stderr); no checks, so never 'passed'. For scoring "
+        "the way other harnesses did; ``test`` and ``entry`` are ignored"))
 
     def text(self, call: str | None = None) -> str:
         """The program as one script, as a person would run it by hand."""

@@ -21,6 +21,8 @@ def _no_hub(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("HF_TOKEN", raising=False)
+    # nor the developer's execution environments and check-gt exclusion lists
+    monkeypatch.setenv("AICODER_HOME", str(tmp_path_factory.getbasetemp() / "aicoder-home"))
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,9 @@
 
 Each request takes the next scripted behaviour: ``("ok", text)`` streams the text as SSE
 chunks with a final usage chunk; ``("status", code, body)`` answers with an HTTP error, as TGI
-does while loading (503) or for a bad request; ``("sleep", seconds)`` stalls.
+does while loading (503) or for a bad request; ``("sleep", seconds)`` stalls. ``script`` may
+also be a function of the request body that returns the behaviour (a model that answers each
+task its own way).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class ServerDouble:
     def __init__(self, script) -> None:
-        self.script = list(script)
+        self.script = script if callable(script) else list(script)
         self.requests: list[dict] = []
         double = self
 
@@ -26,7 +28,10 @@ class ServerDouble:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 double.requests.append({"path": self.path, **body})
-                step = double.script.pop(0) if double.script else ("status", 500, "empty")
+                if callable(double.script):
+                    step = double.script(body)
+                else:
+                    step = double.script.pop(0) if double.script else ("status", 500, "empty")
                 if step[0] == "sleep":
                     time.sleep(step[1])
                     step = ("ok", "late")
@@ -69,3 +74,24 @@ class ServerDouble:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+def reference_responder(tasks, *, wrong: frozenset[str] = frozenset(), delay_s: float = 0.0):
+    """A behaviour function for ServerDouble: answers each task's prompt with its reference
+    function (fenced), or with a broken one for the task ids in ``wrong``."""
+    by_name = {t.function_name: t for t in tasks}
+
+    def respond(body: dict):
+        if delay_s:
+            time.sleep(delay_s)
+        text = " ".join(m.get("content", "") for m in body.get("messages", []))
+        task = next((t for name, t in by_name.items() if f"def {name}(" in text), None)
+        if task is None:
+            return ("ok", "I do not know this task.")
+        if task.task_id in wrong:
+            code = f"def {task.function_name}(*args, **kwargs):\n    return None\n"
+        else:
+            code = task.reference_code
+        return ("ok", "```python\n" + task.imports + "\n" + code + "\n```")
+
+    return respond

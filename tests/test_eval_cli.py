@@ -39,7 +39,8 @@ def test_check_gt_runs_the_builtin_references(capsys, tmp_path, bwrap):
     report = json.loads(out.read_text())
     assert report["statuses"] == {"passed": 2}
     assert {r["task_id"] for r in report["rows"]} == {"b001_softmax", "b002_box_iou"}
-    assert "2 references in" in capsys.readouterr().out
+    out_text = capsys.readouterr().out
+    assert "2 references: 2 run in" in out_text and "exclusion list (0 tasks" in out_text
 
 
 def _error(exc_type: str, text: str, status=Status.ERROR) -> ExecutionResult:

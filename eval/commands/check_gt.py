@@ -18,8 +18,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from aicoder.tasks import reference_program
-from eval.commands.common import add_task_options, select_tasks
-from sandbox import ExecutionResult, Limits, Status, get_sandbox
+from eval.commands.common import (
+    add_exec_options,
+    add_task_options,
+    make_sandbox,
+    resolve_env,
+    select,
+)
+from sandbox import ExecutionResult, Limits, Status
 
 __all__ = ["add_parser", "explain", "run"]
 
@@ -60,24 +66,44 @@ def add_parser(sub) -> None:
     parser = sub.add_parser("check-gt", help="run the reference solutions and explain failures",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_task_options(parser)
-    parser.add_argument("--sandbox", help="bwrap (default), docker, or process (no isolation)")
-    parser.add_argument("--workers", type=int, default=2, help="sandbox runs at once (2)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per task (120)")
+    add_exec_options(parser, workers=2, timeout=120.0)
+    parser.add_argument("--run-all", action="store_true",
+                        help="also run tasks whose Hub repositories are not cached (to see why "
+                        "each fails) instead of skipping them")
     parser.add_argument("--out", help="write the full report (JSON) here")
+    parser.add_argument("--exclusions", help="write the exclusion list here (default: where "
+                        "run/score/report find it for these tasks and this environment)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    tasks = select_tasks(args)
-    sandbox = get_sandbox(args.sandbox)
+    from eval.hubrefs import hub_cache, missing_refs
+    from eval.provenance import exclusions_path, now
+
+    tasks, source_sha = select(args)
+    env = resolve_env(args)
+    sandbox = make_sandbox(args, env)
     limits = Limits(wall_s=args.timeout, cpu_s=int(args.timeout * 2))
     rows: list[dict] = []
+    cache = hub_cache()
+    to_run = []
+    for task in tasks:
+        missing = [] if args.run_all else missing_refs(task, cache)
+        if missing:
+            rows.append({"task_id": task.task_id, "domain": task.domain,
+                         "framework": task.framework, "status": "skipped",
+                         "category": "skipped: Hub repository not cached",
+                         "missing": [str(r) for r in missing], "checks": 0,
+                         "checks_executed": 0, "duration_s": 0.0,
+                         "reason": "not in the cache: " + ", ".join(str(r) for r in missing)})
+        else:
+            to_run.append(task)
     start = time.monotonic()
     from tqdm import tqdm
 
     with ThreadPoolExecutor(max(args.workers, 1)) as pool:
-        futures = {pool.submit(sandbox.run, reference_program(t), limits): t for t in tasks}
-        with tqdm(total=len(tasks), unit="task", desc="references") as bar:
+        futures = {pool.submit(sandbox.run, reference_program(t), limits): t for t in to_run}
+        with tqdm(total=len(to_run), unit="task", desc="references") as bar:
             for future in as_completed(futures):
                 task, result = futures[future], future.result()
                 rows.append({"task_id": task.task_id, "domain": task.domain,
@@ -90,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     rows.sort(key=lambda r: r["task_id"])
     statuses = Counter(r["status"] for r in rows)
     categories = Counter(r["category"] for r in rows)
-    print(f"{len(rows)} references in {time.monotonic() - start:.0f} s ({sandbox.name} sandbox)")
+    print(f"{len(rows)} references: {len(to_run)} run in {time.monotonic() - start:.0f} s "
+          f"({sandbox.name} sandbox, env {env.name}), {len(rows) - len(to_run)} skipped")
     for status, n in statuses.most_common():
         print(f"  {status:8} {n}")
     failing = [(c, n) for c, n in categories.most_common() if c != "passed"]
@@ -100,12 +127,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {n:4}  {category}")
     vacuous = [r["task_id"] for r in rows if r["status"] == "vacuous"]
     if vacuous:
-        print(f"vacuous references (exclude them): {', '.join(vacuous)}")
+        print(f"vacuous references (excluded): {', '.join(vacuous)}")
+    # Skipped tasks are not excluded: once prefetch caches their models they can run.
+    excluded = {r["task_id"]: f"reference {r['status']}: {r['category']}"
+                for r in rows if r["status"] not in ("passed", "skipped")}
+    target = Path(args.exclusions) if args.exclusions else exclusions_path(source_sha, env.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"tasks": args.tasks, "source_sha256": source_sha,
+                                  "env": env.name, "created": now(), "excluded": excluded},
+                                 indent=1))
+    print(f"exclusion list ({len(excluded)} tasks; run, score and report honour it): {target}")
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"tasks": args.tasks, "sandbox": sandbox.name,
-                                   "statuses": dict(statuses),
+                                   "env": env.name, "statuses": dict(statuses),
                                    "categories": dict(categories.most_common()),
                                    "rows": rows}, indent=1))
         print(f"report: {out}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from aicoder.tasks import Task, load_tasks
 
-__all__ = ["add_task_options", "select_tasks"]
+__all__ = ["add_exec_options", "add_task_options", "make_sandbox", "resolve_env", "select",
+           "select_tasks", "skip_reasons"]
 
 
-def add_task_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tasks", required=True,
+def add_task_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument("--tasks", required=required,
                         help="hub:vixuowis/AICoderEval[:test|:train], builtin, or a .jsonl file")
     parser.add_argument("--domain", help="keep tasks of this domain (case-insensitive prefix)")
     parser.add_argument("--framework", help="keep tasks of this framework, e.g. transformers")
@@ -18,11 +21,26 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="keep the first N tasks (after filtering)")
 
 
-def select_tasks(args: argparse.Namespace) -> list[Task]:
-    """Load and filter the tasks named by the common options."""
-    from aicoder.errors import TaskSourceError
+def add_exec_options(parser: argparse.ArgumentParser, *, workers: int = 2,
+                     timeout: float = 120.0) -> None:
+    parser.add_argument("--sandbox", help="bwrap (default), docker, or process (no isolation)")
+    parser.add_argument("--env", help="execution environment: a name built with `python -m "
+                        "eval env create`, or app (default: app for builtin tasks, else "
+                        "aicodereval)")
+    parser.add_argument("--workers", type=int, default=workers,
+                        help=f"sandbox executions at once ({workers})")
+    parser.add_argument("--timeout", type=float, default=timeout,
+                        help=f"seconds per execution ({timeout:g})")
 
-    tasks = load_tasks(args.tasks)
+
+def select(args: argparse.Namespace) -> tuple[list[Task], str]:
+    """The tasks the common options name, and the hash of the whole source they came from
+    (filters do not change it: it keys check-gt's exclusion lists)."""
+    from aicoder.errors import TaskSourceError
+    from eval.provenance import tasks_sha256
+
+    everything = load_tasks(args.tasks)
+    tasks = everything
     if args.domain:
         tasks = [t for t in tasks if t.domain.lower().startswith(args.domain.lower())]
     if args.framework:
@@ -39,4 +57,51 @@ def select_tasks(args: argparse.Namespace) -> list[Task]:
         tasks = tasks[: max(args.limit, 0)]
     if not tasks:
         raise TaskSourceError("no task left after the filters")
-    return tasks
+    return tasks, tasks_sha256(everything)
+
+
+def select_tasks(args: argparse.Namespace) -> list[Task]:
+    """Load and filter the tasks named by the common options."""
+    return select(args)[0]
+
+
+def resolve_env(args: argparse.Namespace):
+    """The execution environment: ``--env``, else the app's for builtin tasks, else the
+    benchmark's own (which must have been built)."""
+    from eval.envs import APP_ENV, DEFAULT_ENV, resolve
+
+    name = args.env or (APP_ENV if args.tasks.strip() == "builtin" else DEFAULT_ENV)
+    return resolve(name)
+
+
+def make_sandbox(args: argparse.Namespace, env):
+    from sandbox import get_sandbox
+
+    return get_sandbox(args.sandbox, python=env.python)
+
+
+def skip_reasons(tasks: list[Task], source_sha: str, env_name: str, *,
+                 exclude: str | None = None, check_hub: bool = True) -> dict[str, str]:
+    """Tasks that cannot measure a model here, with why: a Hub repository missing from the
+    cache, or a reference solution that check-gt found failing (its exclusion list)."""
+    from eval.hubrefs import hub_cache, missing_refs
+    from eval.provenance import exclusions_path, load_exclusions
+
+    reasons: dict[str, str] = {}
+    if check_hub:
+        cache = hub_cache()
+        for task in tasks:
+            missing = missing_refs(task, cache)
+            if missing:
+                names = ", ".join(str(r) for r in missing[:3]) + (" ..." if len(missing) > 3
+                                                                   else "")
+                reasons[task.task_id] = f"Hub repository not in the cache: {names}"
+    path = Path(exclude) if exclude else exclusions_path(source_sha, env_name)
+    if exclude or path.is_file():
+        excluded = load_exclusions(path)
+        ids = {t.task_id for t in tasks}
+        hits = {k: v for k, v in excluded.items() if k in ids}
+        for task_id, why in hits.items():
+            reasons.setdefault(task_id, why)
+        print(f"exclusion list {path}: {len(hits)} of these tasks excluded", file=sys.stderr)
+    return reasons

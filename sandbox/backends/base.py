@@ -242,6 +242,7 @@ def request(program: Program, limits: Limits, nonce: str) -> bytes:
         "entry": program.entry,
         "candidate_name": program.candidate_name,
         "test_name": program.test_name,
+        "script": program.script,
         "limits": limits.model_dump(exclude={"wall_s", "output_bytes", "tmp_mb"}),
     }).encode()
 

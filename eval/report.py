@@ -1,0 +1,325 @@
+"""Reports: from ``samples.jsonl`` (+ ``config.json``, ``skipped.json``) to the numbers.
+
+Definitions (the paper's, per task, averaged over tasks):
+
+* **SR@All** — the fraction of a task's samples whose final code passed every check (at
+  least one check must have run: a *vacuous* sample never counts).
+* **SR@Any** — the fraction whose final code passed at least one check.
+* **pass@k** — the unbiased estimator over a task's n samples (Chen et al. 2021); pass@1
+  equals SR@All.
+* **repair curve** — SR@All after round 0..K: a sample counts from the first round it passed.
+
+Every rate has a 95% percentile-bootstrap interval over tasks (seeded, reproducible).
+Skipped tasks (could not run here) are counted and listed apart, never as failures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval.metrics import bootstrap_interval, mean, pass_at_k
+from eval.rundir import RunDirError, load_samples
+from eval.samples import SampleRecord
+
+__all__ = ["Report", "build_report", "compare", "load_run", "write_report"]
+
+_KS = (1, 2, 5, 10, 20, 50, 100)
+
+
+@dataclass
+class Run:
+    path: Path
+    config: dict
+    records: list[SampleRecord]
+    skipped: dict[str, str]
+    task_meta: dict[str, dict] = field(default_factory=dict)
+
+
+def load_run(path: str | Path) -> Run:
+    """Read a run directory.
+
+    Raises:
+        RunDirError: no config.json (not a run directory) or a damaged samples file.
+    """
+    path = Path(path)
+    config_path = path / "config.json"
+    if not config_path.is_file():
+        raise RunDirError(f"{path} is not a run directory (no config.json)")
+    config = json.loads(config_path.read_text())
+    records, _ = load_samples(path / "samples.jsonl")
+    skipped_path = path / "skipped.json"
+    skipped = json.loads(skipped_path.read_text()) if skipped_path.is_file() else {}
+    source, env = config.get("source_sha256"), config.get("env")
+    if source and env:  # check-gt may have run after this run: honour its list too
+        from eval.provenance import exclusions_path, load_exclusions
+
+        listed = exclusions_path(source, env)
+        if listed.is_file():
+            ids = {r.task_id for r in records} | set(skipped)
+            for task_id, why in load_exclusions(listed).items():
+                if task_id in ids:
+                    skipped.setdefault(task_id, why)
+    meta_path = path / "tasks.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    return Run(path, config, records, skipped, meta)
+
+
+def _rate(values: list[float]) -> dict:
+    lo, hi = bootstrap_interval(values)
+    return {"value": round(mean(values), 4), "ci95": [round(lo, 4), round(hi, 4)]}
+
+
+@dataclass
+class Report:
+    """A run's numbers: ``data`` is report.json."""
+
+    data: dict
+    name: str = ""
+
+    def terminal_table(self) -> str:
+        from io import StringIO
+
+        from rich.console import Console
+        from rich.table import Table
+
+        d = self.data
+        table = Table(title=f"{self.name}: {d['model']} ({d['mode']})", title_justify="left")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        table.add_column("95% CI", justify="right")
+
+        def row(name, value, ci=None):
+            table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value),
+                          f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+        row("tasks", d["n_tasks"])
+        row("scored / skipped", f"{d['n_scored']} / {d['n_skipped']}")
+        row("samples per task", d["samples_per_task"])
+        row("SR@All", d["sr_all"], d["intervals"]["sr_all"])
+        row("SR@Any", d["sr_any"], d["intervals"]["sr_any"])
+        for k, value in d["pass_at_k"].items():
+            row(f"pass@{k}", value, d["intervals"]["pass_at_k"][k])
+        if len(d["repair_curve"]) > 1:
+            row("repair curve", " ".join(f"{v:.3f}" for v in d["repair_curve"]))
+        if d.get("compat"):
+            c = d["compat"]
+            row("authors' harness: pass", c["sr_authors"])
+            row("verdicts agree", f"{c['agree']} of {c['n']}")
+        row("vacuous samples", d["n_vacuous"])
+        row("tokens per sample", d["tokens_per_sample"])
+        row("seconds per sample", d["seconds_per_sample"])
+        out = StringIO()
+        Console(file=out, width=100).print(table)
+        return out.getvalue()
+
+
+def build_report(run: Run) -> Report:
+    """Compute a run's report (pure: reads nothing but ``run``)."""
+    cfg = run.config
+    by_task: dict[str, list[SampleRecord]] = defaultdict(list)
+    for rec in run.records:
+        if rec.task_id not in run.skipped:
+            by_task[rec.task_id].append(rec)
+    for samples in by_task.values():
+        samples.sort(key=lambda r: r.sample)
+    scored = sorted(by_task)
+    n_samples = int(cfg.get("samples", 1) or 1)
+    rounds = int(cfg.get("max_rounds", 0) or 0) if cfg.get("mode") == "codergen" else 0
+    rounds = max([rounds] + [r.passed_at_round or 0 for r in run.records])
+
+    sr_all = [mean([r.passed for r in by_task[t]]) for t in scored]
+    sr_any = [mean([r.any_passed for r in by_task[t]]) for t in scored]
+    n_min = min((len(by_task[t]) for t in scored), default=0)
+    pass_k, pass_k_ci = {}, {}
+    for k in _KS:
+        if k > n_min:
+            break
+        per_task = [pass_at_k(len(by_task[t]), sum(r.passed for r in by_task[t]), k)
+                    for t in scored]
+        rate = _rate(per_task)
+        pass_k[str(k)], pass_k_ci[str(k)] = rate["value"], rate["ci95"]
+    curve = [round(mean([mean([r.passed_at_round is not None and r.passed_at_round <= k
+                               for r in by_task[t]]) for t in scored]), 4)
+             for k in range(rounds + 1)]
+
+    def group(key: str) -> dict:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, t in enumerate(scored):
+            groups[run.task_meta.get(t, {}).get(key) or "unknown"].append(i)
+        return {g: {"n": len(ix), "sr_all": round(mean([sr_all[i] for i in ix]), 4),
+                    "sr_any": round(mean([sr_any[i] for i in ix]), 4)}
+                for g, ix in sorted(groups.items())}
+
+    per_task = {}
+    for t in scored:
+        first = by_task[t][0]
+        per_task[t] = {
+            "status": first.status, "checks_passed": first.checks_passed,
+            "checks_total": first.checks_total, "checks_executed": first.checks_executed,
+            "all_passed": first.passed, "any_passed": first.any_passed,
+            "passed_at_round": first.passed_at_round, "samples": len(by_task[t]),
+            "samples_passed": sum(r.passed for r in by_task[t]),
+            "samples_any_passed": sum(r.any_passed for r in by_task[t]),
+            "domain": run.task_meta.get(t, {}).get("domain", "unknown"),
+            "framework": run.task_meta.get(t, {}).get("framework", "unknown"),
+        }
+        if first.compat is not None:
+            per_task[t]["authors_passed"] = first.compat.passed
+    records = [r for t in scored for r in by_task[t]]
+    statuses: dict[str, int] = defaultdict(int)
+    for r in records:
+        statuses[r.status] += 1
+    expected = int(cfg.get("n_tasks", len(scored) + len(run.skipped)))
+    data = {
+        "name": run.path.name, "model": cfg.get("model", ""), "mode": cfg.get("mode", ""),
+        "tasks": cfg.get("tasks", ""), "env": cfg.get("env", ""),
+        "env_packages": cfg.get("env_packages", {}), "git_commit": cfg.get("git_commit", ""),
+        "source_sha256": cfg.get("source_sha256", ""),
+        "n_tasks": expected, "n_scored": len(scored), "n_skipped": len(run.skipped),
+        "n_missing": max(expected - len(scored) - len(run.skipped), 0),
+        "samples_per_task": n_samples, "n_samples": len(records),
+        "n_vacuous": statuses.get("vacuous", 0), "statuses": dict(sorted(statuses.items())),
+        "sr_all": round(mean(sr_all), 4), "sr_any": round(mean(sr_any), 4),
+        "pass_at_k": pass_k,
+        "intervals": {"level": 0.95, "sr_all": _rate(sr_all)["ci95"],
+                      "sr_any": _rate(sr_any)["ci95"], "pass_at_k": pass_k_ci},
+        "repair_curve": curve,
+        "by_domain": group("domain"), "by_framework": group("framework"),
+        "tokens_per_sample": round(mean([r.prompt_tokens + r.completion_tokens
+                                         for r in records]), 1),
+        "completion_tokens_per_sample": round(mean([r.completion_tokens for r in records]), 1),
+        "seconds_per_sample": round(mean([r.duration_s for r in records]), 2),
+        "per_task": per_task,
+        "skipped": dict(sorted(run.skipped.items())),
+    }
+    compat = [r for r in records if r.compat is not None]
+    if compat:
+        disagree = [{"task_id": r.task_id, "sample": r.sample, "ours": r.status,
+                     "ours_passed": r.passed, "authors_passed": r.compat.passed,
+                     "stderr_has_error": r.compat.stderr_has_error,
+                     "stdout_has_failed": r.compat.stdout_has_failed}
+                    for r in compat if r.passed != r.compat.passed]
+        data["compat"] = {"n": len(compat),
+                          "sr_authors": round(mean([r.compat.passed for r in compat]), 4),
+                          "agree": len(compat) - len(disagree), "disagree": disagree}
+    return Report(data, run.path.name)
+
+
+def _markdown(report: Report) -> str:
+    d = report.data
+    iv = d["intervals"]
+    lines = [f"# {d['name']}", "",
+             f"Model `{d['model']}`, mode `{d['mode']}`, tasks `{d['tasks']}`, "
+             f"environment `{d['env']}`, commit `{d['git_commit'][:12]}`.", "",
+             "| metric | value | 95% CI |", "| --- | ---: | ---: |",
+             f"| tasks (scored / skipped / missing) | {d['n_tasks']} ({d['n_scored']} / "
+             f"{d['n_skipped']} / {d['n_missing']}) | |",
+             f"| SR@All | {d['sr_all']:.3f} | {iv['sr_all'][0]:.3f}–{iv['sr_all'][1]:.3f} |",
+             f"| SR@Any | {d['sr_any']:.3f} | {iv['sr_any'][0]:.3f}–{iv['sr_any'][1]:.3f} |"]
+    for k, v in d["pass_at_k"].items():
+        lo, hi = iv["pass_at_k"][k]
+        lines.append(f"| pass@{k} | {v:.3f} | {lo:.3f}–{hi:.3f} |")
+    lines += [f"| vacuous samples | {d['n_vacuous']} | |",
+              f"| tokens per sample | {d['tokens_per_sample']} | |",
+              f"| seconds per sample | {d['seconds_per_sample']} | |", ""]
+    if len(d["repair_curve"]) > 1:
+        lines += ["## Repair curve (SR@All after round k)", "",
+                  "| round | " + " | ".join(str(i) for i in range(len(d["repair_curve"]))) + " |",
+                  "| --- |" + " ---: |" * len(d["repair_curve"]),
+                  "| SR@All | " + " | ".join(f"{v:.3f}" for v in d["repair_curve"]) + " |", ""]
+    for title, key in (("By domain", "by_domain"), ("By framework", "by_framework")):
+        lines += [f"## {title}", "", "| group | tasks | SR@All | SR@Any |",
+                  "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {g} | {v['n']} | {v['sr_all']:.3f} | {v['sr_any']:.3f} |"
+                  for g, v in d[key].items()]
+        lines.append("")
+    if d.get("compat"):
+        c = d["compat"]
+        lines += ["## The authors' harness on the same predictions", "",
+                  f"Passed by the authors' criterion (no `Error` in stderr, no `failed` in "
+                  f"stdout): {c['sr_authors']:.3f}; verdicts agree on {c['agree']} of {c['n']}.",
+                  "", "| task | ours | authors' |", "| --- | --- | --- |"]
+        lines += [f"| {x['task_id']} | {x['ours']} | "
+                  f"{'pass' if x['authors_passed'] else 'fail'} |" for x in c["disagree"]]
+        lines.append("")
+    if d["skipped"]:
+        lines += [f"## Skipped ({d['n_skipped']}): could not run here", ""]
+        lines += [f"- `{t}`: {why}" for t, why in d["skipped"].items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _plots(report: Report, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = report.data
+    paths = []
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
+    curve = d["repair_curve"]
+    ax.plot(range(len(curve)), curve, marker="o")
+    ax.set_xlabel("repair round")
+    ax.set_ylabel("SR@All")
+    ax.set_ylim(0, 1)
+    ax.set_xticks(range(len(curve)))
+    ax.set_title(f"{d['name']}: repair curve")
+    fig.tight_layout()
+    paths.append(out / "repair_curve.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+    domains = d["by_domain"]
+    if domains:
+        fig, ax = plt.subplots(figsize=(6, 0.45 * len(domains) + 1.2), dpi=120)
+        names = list(domains)
+        ax.barh(names, [domains[n]["sr_all"] for n in names], label="SR@All")
+        ax.barh(names, [domains[n]["sr_any"] - domains[n]["sr_all"] for n in names],
+                left=[domains[n]["sr_all"] for n in names], alpha=0.4, label="SR@Any")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("rate")
+        ax.legend(loc="lower right")
+        ax.set_title(f"{d['name']}: by domain")
+        fig.tight_layout()
+        paths.append(out / "by_domain.png")
+        fig.savefig(paths[-1])
+        plt.close(fig)
+    return paths
+
+
+def write_report(path: str | Path) -> Report:
+    """Compute a run directory's report and write report.json, report.md and the plots."""
+    run = load_run(path)
+    report = build_report(run)
+    (run.path / "report.json").write_text(json.dumps(report.data, indent=1))
+    (run.path / "report.md").write_text(_markdown(report))
+    _plots(report, run.path)
+    return report
+
+
+def compare(reports: list[Report]) -> dict:
+    """Several runs side by side, and each later run's paired difference with the first on
+    the tasks both scored (mean of per-task SR@All differences, with a bootstrap interval)."""
+    base = reports[0].data
+    rows = [{"name": r.data["name"], "model": r.data["model"], "mode": r.data["mode"],
+             "n_scored": r.data["n_scored"], "sr_all": r.data["sr_all"],
+             "sr_any": r.data["sr_any"], "pass_at_k": r.data["pass_at_k"],
+             "tokens_per_sample": r.data["tokens_per_sample"]} for r in reports]
+    diffs = []
+    for r in reports[1:]:
+        common = sorted(set(base["per_task"]) & set(r.data["per_task"]))
+
+        def rate(d, t):
+            p = d["per_task"][t]
+            return p["samples_passed"] / p["samples"]
+
+        values = [rate(r.data, t) - rate(base, t) for t in common]
+        lo, hi = bootstrap_interval(values)
+        diffs.append({"run": r.data["name"], "versus": base["name"], "common_tasks": len(common),
+                      "sr_all_difference": round(mean(values), 4),
+                      "ci95": [round(lo, 4), round(hi, 4)],
+                      "better": sum(v > 0 for v in values), "worse": sum(v < 0 for v in values)})
+    return {"runs": rows, "paired": diffs}

@@ -1,0 +1,162 @@
+"""Running many samples at once: generation requests and sandbox executions overlapped.
+
+Each sample runs on its own thread from start to end (generate, execute, repair ...). Two
+semaphores decide what runs at once: ``concurrency`` model streams (1 for an in-process model,
+which computes one answer at a time; more for a server, which batches) and ``workers`` sandbox
+executions. With ``concurrency + workers`` sample threads, the model is never idle while code
+runs and the sandbox workers are never idle while the model writes.
+
+Stopping lets no new sample start. On Ctrl-C the samples in flight are closed, which cancels
+their model stream and kills their sandbox run; when the model server goes away, samples in
+flight may still finish (those that need the model again fail the same way and are not kept).
+Only finished samples are ever written, so the run resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from aicoder.models import ChatModel, Completion, GenerationParams, Message, ModelUnavailable
+from eval.rundir import RunDir
+from eval.samples import SampleRecord
+from sandbox import ExecutionResult, Limits, Program
+
+__all__ = ["BoundedModel", "BoundedSandbox", "Job", "RunStopped", "Stats", "run_jobs"]
+
+
+class RunStopped(Exception):
+    """The run stopped before every sample was done (the reason is the message)."""
+
+
+class BoundedSandbox:
+    """A sandbox that runs at most ``workers`` programs at once (the others wait)."""
+
+    def __init__(self, sandbox, workers: int) -> None:
+        self.inner = sandbox
+        self.name = sandbox.name
+        self.workers = max(int(workers), 1)
+        self._slots = threading.BoundedSemaphore(self.workers)
+        self.executions = 0
+        self.busy_s = 0.0
+        self._lock = threading.Lock()
+
+    def run(self, program: Program, limits: Limits | None = None,
+            cancel: threading.Event | None = None) -> ExecutionResult:
+        with self._slots:
+            start = time.monotonic()
+            result = self.inner.run(program, limits, cancel)
+            with self._lock:
+                self.executions += 1
+                self.busy_s += time.monotonic() - start
+            return result
+
+
+class BoundedModel(ChatModel):
+    """A model with at most ``concurrency`` streams in flight; counts tokens for the bar."""
+
+    def __init__(self, model: ChatModel, concurrency: int) -> None:
+        self.inner = model
+        self.spec = model.spec
+        self.concurrency = max(min(int(concurrency), model.concurrency), 1)
+        self._slots = threading.BoundedSemaphore(self.concurrency)
+        self.completion_tokens = 0
+        self._lock = threading.Lock()
+
+    def stream(self, messages: list[Message], params: GenerationParams | None = None,
+               cancel: threading.Event | None = None) -> Generator[str, None, Completion]:
+        with self._slots:
+            completion = yield from self.inner.stream(messages, params, cancel)
+        with self._lock:
+            self.completion_tokens += completion.completion_tokens
+        return completion
+
+
+@dataclass(frozen=True)
+class Job:
+    task_id: str
+    sample: int
+
+
+@dataclass
+class Stats:
+    """What the progress bar shows, and what the command prints at the end."""
+
+    total: int
+    done_before: int
+    passed: int = 0
+    finished: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+    def sr_all(self, done: dict) -> float:
+        return sum(r.passed for r in done.values()) / len(done) if done else 0.0
+
+
+def run_jobs(jobs: Iterable[Job], work: Callable[[Job, threading.Event], SampleRecord | None],
+             rundir: RunDir, *, threads: int, on_record: Callable[[SampleRecord], None]
+             | None = None, stop: threading.Event | None = None) -> int:
+    """Run ``work`` for every job not yet in ``rundir`` and append each record as it finishes.
+
+    ``work(job, stop)`` returns the finished record, or None when it was stopped part-way.
+
+    Returns:
+        How many records were written.
+    Raises:
+        RunStopped: a model became unusable (message: why); the run is resumable.
+        KeyboardInterrupt: after in-flight samples were cancelled.
+    """
+    stop = stop or threading.Event()  # set: in-flight samples are cancelled (Ctrl-C)
+    drain = threading.Event()  # set: no new sample starts; those in flight may finish
+    pending = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]
+    written = 0
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max(threads, 1), thread_name_prefix="sample") as pool:
+        queue = iter(pending)
+        running: dict[Future, Job] = {}
+
+        def fill() -> None:
+            while len(running) < max(threads, 1) and not stop.is_set() and not drain.is_set():
+                job = next(queue, None)
+                if job is None:
+                    return
+                running[pool.submit(work, job, stop)] = job
+
+        try:
+            fill()
+            while running:
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED, timeout=0.5)
+                for future in finished:
+                    running.pop(future)
+                    try:
+                        record = future.result()
+                    except ModelUnavailable as exc:
+                        # The model is gone: start nothing new, but let samples whose answer
+                        # is already written finish judging (they are complete results).
+                        failure = failure or exc
+                        drain.set()
+                        continue
+                    if record is not None:  # finished samples are kept, even when stopping
+                        rundir.append(record)
+                        written += 1
+                        if on_record:
+                            on_record(record)
+                fill()
+        except KeyboardInterrupt:
+            # In-flight samples see `stop` at their next event and close their agent (model
+            # stream closed, sandbox run killed); one that finished meanwhile is still kept.
+            stop.set()
+            for future in list(running):
+                if future.cancel():
+                    running.pop(future)
+            for future in wait(list(running)).done:
+                record = None if future.exception() else future.result()
+                if record is not None:
+                    rundir.append(record)
+                    written += 1
+            raise
+    if failure is not None:
+        raise RunStopped(str(failure)) from failure
+    return written

@@ -1,0 +1,213 @@
+"""`python -m eval run` and `report` end to end: a served model double (TGI/vLLM cannot run
+here) answers each builtin task, the real sandbox judges, the run directory records."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from aicoder.tasks import load_tasks
+from eval.cli import main
+from eval.rundir import RunDirError, load_samples
+from tests.server_double import ServerDouble, reference_responder
+
+pytestmark = pytest.mark.usefixtures("bwrap")
+
+IDS = "b001_softmax,b002_box_iou,b003_conv_output_shape,b004_count_parameters"
+
+
+@pytest.fixture(scope="module")
+def builtin():
+    return load_tasks("builtin")
+
+
+@pytest.fixture
+def served(builtin):
+    """b002 gets a broken answer every time; the rest their reference."""
+    calls = []
+    respond = reference_responder(builtin, wrong=frozenset({"b002_box_iou"}))
+
+    def counted(body):
+        calls.append(body)
+        return respond(body)
+
+    with ServerDouble(counted) as server:
+        server.calls = calls
+        yield server
+
+
+def _run(server, out, *extra):
+    return main(["run", "--tasks", "builtin", "--ids", IDS, "--model", f"openai:{server.url}",
+                 "--mode", "codergen", "--max-rounds", "1", "--out", str(out), *extra])
+
+
+def test_run_records_every_sample_and_reports(served, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert _run(served, out) == 0
+    records, dropped = load_samples(out / "samples.jsonl")
+    assert dropped == 0 and sorted(r.task_id for r in records) == sorted(IDS.split(","))
+    verdicts = {r.task_id: r for r in records}
+    assert not verdicts["b002_box_iou"].passed and verdicts["b001_softmax"].passed
+    broken = verdicts["b002_box_iou"]
+    # the full step list: generate, execute, analyze, repair, execute, final
+    assert [s.kind.value for s in broken.steps] == ["generate", "execute", "analyze", "repair",
+                                                    "execute", "final"]
+    assert broken.checks_total >= 3 and broken.checks_passed == 0
+    config = json.loads((out / "config.json").read_text())
+    for key in ("model", "mode", "temperature", "top_p", "versions", "source_sha256",
+                "git_commit", "env"):
+        assert key in config
+    assert config["env"] == "app" and config["mode"] == "codergen"
+    report = json.loads((out / "report.json").read_text())
+    for key in ("n_tasks", "n_scored", "n_skipped", "sr_all", "sr_any", "pass_at_k",
+                "by_domain", "repair_curve", "per_task"):
+        assert key in report
+    assert report["n_tasks"] == 4 and report["n_scored"] == 4 and report["n_skipped"] == 0
+    assert report["sr_all"] == 0.75 and report["pass_at_k"]["1"] == 0.75
+    assert report["repair_curve"] == [0.75, 0.75]
+    row = report["per_task"]["b002_box_iou"]
+    assert row["status"] == "failed" and row["all_passed"] is False
+    assert row["checks_total"] == row["checks_executed"] >= 3
+    assert (out / "report.md").read_text().startswith("# r")
+    assert (out / "repair_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert "SR@All" in capsys.readouterr().out
+
+
+def test_resume_runs_nothing_twice_and_drops_a_torn_line(served, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert _run(served, out) == 0
+    first = len(served.calls)
+    assert _run(served, out) == 0  # everything done: no request at all
+    assert len(served.calls) == first
+    # a kill -9 in the middle of a write leaves half a line: it is dropped and run again
+    path = out / "samples.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    victim = json.loads(lines[-1])["task_id"]
+    path.write_bytes(b"".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
+    assert _run(served, out) == 0
+    assert "dropped a half-written last line" in capsys.readouterr().err
+    records, dropped = load_samples(path)
+    assert dropped == 0 and len(records) == 4
+    assert sorted(r.task_id for r in records) == sorted(IDS.split(","))
+    # only the dropped sample was asked again
+    again = json.dumps(served.calls[first:])
+    name = {t.task_id: t.function_name for t in load_tasks("builtin")}[victim]
+    assert f"def {name}(" in again
+    others = [t for t in IDS.split(",") if t != victim]
+    assert not any(f"def {n}(" in again for n in (
+        {t.task_id: t.function_name for t in load_tasks("builtin")}[o] for o in others))
+
+
+def test_another_config_is_refused(served, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert _run(served, out, "--limit", "1") == 0
+    capsys.readouterr()
+    assert _run(served, out, "--limit", "1", "--temperature", "0.2") == 2
+    err = capsys.readouterr().err
+    assert "holds a run with another config" in err and "temperature: 0.6 -> 0.2" in err
+    assert err.count("\n") == 1
+    assert _run(served, out, "--limit", "1", "--temperature", "0.2", "--fresh") == 0
+
+
+def test_samples_and_pass_at_k(builtin, tmp_path):
+    # b002 always wrong, the others always right: pass@k is exact and the same for every k
+    with ServerDouble(reference_responder(builtin, wrong=frozenset({"b002_box_iou"}))) as s:
+        assert main(["run", "--tasks", "builtin", "--ids", "b001_softmax,b002_box_iou",
+                     "--model", f"openai:{s.url}", "--mode", "direct", "--samples", "3",
+                     "--seed", "7", "--out", str(tmp_path / "k")]) == 0
+    report = json.loads((tmp_path / "k" / "report.json").read_text())
+    assert report["pass_at_k"] == {"1": 0.5, "2": 0.5}
+    assert report["per_task"]["b001_softmax"]["samples"] == 3
+    seeds = [json.loads(c)["sample"] for c in (tmp_path / "k" / "samples.jsonl").open()]
+    assert sorted(seeds) == [0, 0, 1, 1, 2, 2]
+
+
+def test_a_server_that_goes_away_stops_the_run_resumably(builtin, tmp_path, capsys):
+    count = {"n": 0}
+    respond = reference_responder(builtin)
+
+    def flaky(body):
+        count["n"] += 1
+        if count["n"] > 2:
+            threading.Thread(target=server.server.shutdown, daemon=True).start()
+            return ("status", 404, "model gone")
+        return respond(body)
+
+    with ServerDouble(flaky) as server:
+        code = main(["run", "--tasks", "builtin", "--limit", "6", "--model",
+                     f"openai:{server.url}", "--mode", "direct", "--concurrency", "1",
+                     "--out", str(tmp_path / "g")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "the model stopped answering" in err and "resume with: python -m eval run" in err
+    records, _ = load_samples(tmp_path / "g" / "samples.jsonl")
+    assert 1 <= len(records) <= 3 and all(r.passed for r in records)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "--tasks", "builtin", "--model", "openai:http://127.0.0.1:9", "--out",
+      "/proc/nope/run"], "cannot write to /proc/nope/run"),
+    (["run", "--tasks", "builtin", "--model", "nobackend:x", "--out", "{tmp}/x"],
+     "unknown model backend"),
+    (["run", "--tasks", "builtin", "--samples", "0", "--out", "{tmp}/x"],
+     "--samples must be at least 1"),
+    (["report", "{tmp}"], "is not a run directory"),
+    (["run", "--tasks", "builtin", "--env", "nosuch", "--out", "{tmp}/x"],
+     "no execution environment 'nosuch'"),
+])
+def test_run_mistakes_are_one_line_errors(capsys, tmp_path, argv, message):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err, err
+
+
+def test_ctrl_c_saves_what_finished_and_prints_the_resume_command(builtin, tmp_path):
+    """A real SIGINT to a real `python -m eval run` process."""
+    import signal
+    import time
+
+    with ServerDouble(reference_responder(builtin, delay_s=0.3)) as server:
+        env = {**os.environ, "PYTHONPATH": str(os.getcwd())}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "eval", "run", "--tasks", "builtin", "--model",
+             f"openai:{server.url}", "--mode", "direct", "--out", str(tmp_path / "c")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        samples = tmp_path / "c" / "samples.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (samples.exists()
+                                                   and samples.read_text().count("\n") >= 2):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "resume with: python -m eval run --tasks builtin" in err
+    records, dropped = load_samples(samples)
+    assert dropped == 0 and 2 <= len(records) < 30
+
+
+def test_load_samples_names_a_damaged_line(tmp_path):
+    path = tmp_path / "samples.jsonl"
+    path.write_text('{"task_id": "a", "sample": 0, "status": "failed", "passed": false, '
+                    '"any_passed": false}\nnot json\n{"task_id": "b"}\n')
+    with pytest.raises(RunDirError, match=r"samples.jsonl:2: not a sample record"):
+        load_samples(path)
+
+
+def test_report_compares_runs(served, tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["run", "--tasks", "builtin", "--ids", IDS, "--model", f"openai:{served.url}",
+                 "--mode", "direct", "--out", str(a)]) == 0
+    assert _run(served, b) == 0
+    capsys.readouterr()
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "cmp.json")]) == 0
+    out = capsys.readouterr().out
+    assert "runs side by side" in out and "common tasks" in out
+    cmp = json.loads((tmp_path / "cmp.json").read_text())
+    assert [r["name"] for r in cmp["runs"]] == ["a", "b"]
+    assert cmp["paired"][0]["common_tasks"] == 4

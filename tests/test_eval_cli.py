@@ -15,7 +15,9 @@ def test_tasks_lists_and_filters(capsys, v3_jsonl):
     assert main(["tasks", "--tasks", str(v3_jsonl), "--framework", "diffusers",
                  "--limit", "3"]) == 0
     out = capsys.readouterr().out
-    assert out.strip().endswith("3 tasks") and "diffusers" in out
+    assert "3 tasks, 0 can run here" in out and "diffusers" in out
+    # the v3 diffusers tasks load Hub models, and the test's cache is empty
+    assert out.count("no: needs ") == 3
     assert main(["tasks", "--tasks", "builtin", "--ids", "b002_box_iou"]) == 0
     assert "box_iou" in capsys.readouterr().out
 

@@ -45,9 +45,23 @@ def _human(n: int | None) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
+    """Why a repository cannot be fetched, in words a user can act on."""
     text = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if status == 404:
+        return "not on the Hub (404): renamed or deleted"
+    if status in (401, 403):
+        return f"gated or private ({status}): accept its terms on the Hub and set HF_TOKEN"
     name = type(exc).__name__
-    return f"{name}: {text[0][:160]}" if text else name
+    if "OfflineMode" in name:
+        return "HF_HUB_OFFLINE is set: unset it to download"
+    if "Connect" in name or "Timeout" in name or "Network" in name:
+        from huggingface_hub import constants
+
+        return f"cannot reach {constants.ENDPOINT} ({detail})"
+    return detail
 
 
 def _plan(api, ref, timeout: float) -> tuple[list[str] | None, int]:

@@ -230,3 +230,36 @@ def test_report_arithmetic():
     assert d["n_vacuous"] == 2 and d["per_task"]["c"]["status"] == "vacuous"
     lo, hi = d["intervals"]["sr_all"]
     assert 0 <= lo <= d["sr_all"] <= hi <= 1
+
+
+def test_the_environment_dockerfile_installs_the_same_file_torch_first(tmp_path):
+    from eval.envs import dockerfile, image_tag, requirements_file
+
+    req = requirements_file("aicodereval")
+    text = dockerfile(req)
+    assert text.index("pip install torch==2.13.0 --index-url") < \
+        text.index("pip install -r /tmp/requirements.txt")
+    assert image_tag("aicodereval", req).startswith("aicoder-env-aicodereval:")
+    # pins that the tasks' removed names need (see eval/envs/aicodereval.txt)
+    pins = req.read_text()
+    assert "transformers==4." in pins and "huggingface_hub==0.24" in pins
+
+
+@pytest.mark.docker
+def test_a_failing_image_build_is_one_line(tmp_path, capsys):
+    """No registry here: build FROM the sandbox's own tiny base image (no shell) must fail
+    with the engine's reason, in one line."""
+    from sandbox import SandboxUnavailable, get_sandbox
+
+    try:
+        get_sandbox("docker", hf_cache=False)  # also makes the local base image
+    except SandboxUnavailable as exc:
+        pytest.skip(str(exc))
+    from sandbox.backends.docker import BASE_IMAGE
+
+    req = tmp_path / "r.txt"
+    req.write_text("six\n")
+    assert main(["env", "docker-build", "--name", "t", "--requirements", str(req),
+                 "--base", BASE_IMAGE]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: docker build of aicoder-env-t:") and err.count("\n") == 1

@@ -75,8 +75,24 @@ def resolve_env(args: argparse.Namespace):
 
 
 def make_sandbox(args: argparse.Namespace, env):
+    """The sandbox that runs candidates with the environment's interpreter: for docker, the
+    environment's image when `env docker-build` made one, else its venv mounted read-only."""
     from sandbox import get_sandbox
 
+    name = (args.sandbox or "").strip().lower() or None
+    if name == "docker" and env.name != "app":
+        from eval.envs import image_tag, requirements_file
+
+        req = requirements_file(env.name)
+        if req.is_file():
+            tag = image_tag(env.name, req)
+            try:
+                import docker
+
+                docker.from_env().images.get(tag)
+                return get_sandbox("docker", image=tag)
+            except Exception:  # no such image (or no engine: the sandbox says so below)
+                pass
     return get_sandbox(args.sandbox, python=env.python)
 
 

@@ -3,6 +3,10 @@
     python -m eval env create [--name aicodereval] [--requirements FILE] [--force]
     python -m eval env list
     python -m eval env show [--name aicodereval]
+    python -m eval env docker-build [--name aicodereval] [--base python:3.11-slim]
+
+The docker backend uses an environment's image when it was built (``--sandbox docker --env
+NAME``); otherwise it mounts the environment's venv from this host read-only.
 """
 
 from __future__ import annotations
@@ -16,15 +20,25 @@ def add_parser(sub) -> None:
     parser = sub.add_parser("env", help="build and list the tasks' execution environments",
                             description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("create", "list", "show"))
+    parser.add_argument("action", choices=("create", "list", "show", "docker-build"))
     parser.add_argument("--name", default=None, help="environment name (aicodereval)")
     parser.add_argument("--requirements", help="requirements file (default eval/envs/NAME.txt)")
     parser.add_argument("--force", action="store_true", help="rebuild an existing environment")
+    parser.add_argument("--base", default="python:3.11-slim",
+                        help="docker-build: the base image (python:3.11-slim)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from eval.envs import DEFAULT_ENV, KEY_PACKAGES, create, env_home, list_envs, resolve
+    from eval.envs import (
+        DEFAULT_ENV,
+        KEY_PACKAGES,
+        build_image,
+        create,
+        env_home,
+        list_envs,
+        resolve,
+    )
 
     name = args.name or DEFAULT_ENV
     if args.action == "create":
@@ -34,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
             if key in env.packages:
                 print(f"  {key} {env.packages[key]}")
         print(f"use it with: python -m eval run ... --env {env.name}")
+    elif args.action == "docker-build":
+        tag = build_image(name, args.requirements, base=args.base)
+        print(f"built {tag}: `--sandbox docker --env {name}` runs candidates in it")
     elif args.action == "list":
         names = list_envs()
         print("\n".join(names) if names else f"no environment built yet in {env_home()}: "

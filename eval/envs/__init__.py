@@ -8,6 +8,7 @@ requirements file kept here (``eval/envs/<name>.txt``), not with the app's.
     python -m eval env create                 # builds "aicodereval" from eval/envs/aicodereval.txt
     python -m eval env list
     python -m eval run ... --env aicodereval  # the sandbox runs candidates with its interpreter
+    python -m eval env docker-build           # the same file as a Docker image (docker backend)
 
 Environments live in ``$AICODER_HOME/envs/<name>`` (default ``~/.cache/aicoder/envs``); each
 has ``env.json`` with its requirements' hash and every installed package's version, which
@@ -27,8 +28,9 @@ from pathlib import Path
 
 from aicoder.errors import AICoderError
 
-__all__ = ["APP_ENV", "DEFAULT_ENV", "EnvError", "Environment", "create", "env_home",
-           "installed_packages", "list_envs", "requirements_file", "resolve"]
+__all__ = ["APP_ENV", "DEFAULT_ENV", "EnvError", "Environment", "build_image", "create",
+           "dockerfile", "env_home", "image_tag", "installed_packages", "list_envs",
+           "requirements_file", "resolve"]
 
 APP_ENV = "app"
 DEFAULT_ENV = "aicodereval"
@@ -150,3 +152,66 @@ def create(name: str = DEFAULT_ENV, requirements: str | os.PathLike | None = Non
          "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
          "packages": env.packages}, indent=1))
     return env
+
+
+def image_tag(name: str, requirements: Path) -> str:
+    """The Docker image of an environment: named after it, tagged by its requirements' hash."""
+    return f"aicoder-env-{name}:{hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]}"
+
+
+def dockerfile(requirements: Path, base: str = "python:3.11-slim") -> str:
+    """A Dockerfile that installs the same requirements file (torch first, CPU build)."""
+    lines = [ln.split("#")[0].strip() for ln in requirements.read_text().splitlines()]
+    torch_pin = next((ln for ln in lines if ln.replace(" ", "").startswith("torch==")), None)
+    torch_step = (f"pip install {torch_pin} --index-url https://download.pytorch.org/whl/cpu && "
+                  if torch_pin else "")
+    return (f"# Built by `python -m eval env docker-build` from {requirements.name}.\n"
+            f"FROM {base}\n"
+            "ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1\n"
+            "COPY requirements.txt /tmp/requirements.txt\n"
+            f"RUN {torch_step}pip install -r /tmp/requirements.txt\n"
+            "RUN useradd --uid 65534 --no-create-home --home-dir /tmp sandbox 2>/dev/null || true\n")
+
+
+def build_image(name: str = DEFAULT_ENV, requirements: str | os.PathLike | None = None, *,
+                base: str = "python:3.11-slim", client=None) -> str:
+    """Build the environment's Docker image; the docker sandbox runs candidates in it.
+
+    Raises:
+        EnvError: no requirements file, no engine, or the build failed (its last log line).
+    """
+    import io
+    import tarfile
+
+    req = Path(requirements) if requirements else requirements_file(name)
+    if not req.is_file():
+        raise EnvError(f"no requirements file {req} (give --requirements FILE)")
+    tag = image_tag(name, req)
+    try:
+        import docker
+        import docker.errors
+
+        client = client or docker.from_env(timeout=600)
+        client.ping()
+    except Exception as exc:
+        raise EnvError(f"no Docker engine answers ({type(exc).__name__}): start dockerd") from None
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for arcname, data in (("Dockerfile", dockerfile(req, base).encode()),
+                              ("requirements.txt", req.read_bytes())):
+            info = tarfile.TarInfo(arcname)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    last = ""
+    try:
+        for chunk in client.api.build(fileobj=context, custom_context=True, tag=tag, rm=True,
+                                      decode=True):
+            if "stream" in chunk and chunk["stream"].strip():
+                last = chunk["stream"].strip()
+                print(last, flush=True)
+            if "error" in chunk:
+                raise EnvError(f"docker build of {tag} failed: {chunk['error'].strip()}")
+    except docker.errors.APIError as exc:
+        raise EnvError(f"docker build of {tag} failed: {exc.explanation or exc}") from None
+    return tag

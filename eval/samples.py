@@ -26,6 +26,8 @@ class CompatVerdict(BaseModel, frozen=True):
     stdout_has_failed: bool
     status: str = Field(description="how the plain script run ended, in our words")
     program: str = Field(description="the script the authors' harness would have run")
+    stderr_tail: str = Field(default="", description="the end of the script's stderr")
+    stdout_tail: str = Field(default="", description="the end of the script's stdout")
 
 
 class SampleRecord(BaseModel, frozen=True):

@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
             compat = CompatVerdict(passed=not has_error and not has_failed,
                                    stderr_has_error=has_error, stdout_has_failed=has_failed,
                                    status=f"{plain.status.value}: {plain.reason}",
-                                   program=script)
+                                   program=script, stderr_tail=plain.stderr[-1500:],
+                                   stdout_tail=plain.stdout[-500:])
         return record_from_steps(job.task_id, job.sample, steps, compat=compat)
 
     todo = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]

@@ -49,6 +49,8 @@ def explain(result: ExecutionResult) -> str:
     if exc == "ImportError" and "cannot import name" in text:
         name = re.findall(r"cannot import name '(\w+)'", text)
         return "removed name: " + (name[0] if name else "?")
+    if exc == "ImportError" and tb is not None:
+        return "import failed: " + tb.message.splitlines()[0][:100]
     if _NETWORK.search(text):
         prefix = "vacuous, " if result.status is Status.VACUOUS else ""
         return prefix + "needs the network (downloads a URL)"

@@ -109,8 +109,8 @@ class Report:
             row("authors' harness: pass", c["sr_authors"])
             row("verdicts agree", f"{c['agree']} of {c['n']}")
         row("vacuous samples", d["n_vacuous"])
-        row("tokens per sample", d["tokens_per_sample"])
-        row("seconds per sample", d["seconds_per_sample"])
+        row("tokens per sample", f"{d['tokens_per_sample']:,.0f}")
+        row("seconds per sample", f"{d['seconds_per_sample']:.1f}")
         out = StringIO()
         Console(file=out, width=100).print(table)
         return out.getvalue()
@@ -274,18 +274,23 @@ def _plots(report: Report, out: Path) -> list[Path]:
     plt.close(fig)
     domains = d["by_domain"]
     if domains:
-        fig, ax = plt.subplots(figsize=(6, 0.45 * len(domains) + 1.2), dpi=120)
         names = list(domains)
-        ax.barh(names, [domains[n]["sr_all"] for n in names], label="SR@All")
-        ax.barh(names, [domains[n]["sr_any"] - domains[n]["sr_all"] for n in names],
-                left=[domains[n]["sr_all"] for n in names], alpha=0.4, label="SR@Any")
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("rate")
-        ax.legend(loc="lower right")
-        ax.set_title(f"{d['name']}: by domain")
-        fig.tight_layout()
+        labels = [f"{n} ({domains[n]['n']})" for n in names]
+        all_ = [domains[n]["sr_all"] for n in names]
+        any_ = [domains[n]["sr_any"] for n in names]
+        fig, ax = plt.subplots(figsize=(6.5, 0.5 * len(names) + 1.6), dpi=120)
+        ax.barh(labels, all_, color="#2f6db5", label="SR@All")
+        ax.barh(labels, [b - a for a, b in zip(all_, any_, strict=True)], left=all_,
+                color="#9cc0e8", label="SR@Any (extra)")
+        for y, (a, b) in enumerate(zip(all_, any_, strict=True)):
+            ax.text(b + 0.01, y, f"{a:.2f} / {b:.2f}", va="center", fontsize=8)
+        ax.set_xlim(0, 1.2)
+        ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        ax.set_xlabel("rate (tasks per domain in brackets)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False)
+        ax.set_title(f"{d['name']}: SR@All / SR@Any by domain")
         paths.append(out / "by_domain.png")
-        fig.savefig(paths[-1])
+        fig.savefig(paths[-1], bbox_inches="tight")
         plt.close(fig)
     return paths
 

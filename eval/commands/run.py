@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     resume = config["command"]
     code = 0
     with rundir:
-        bar = _progress(len(jobs), len(jobs) - len(todo), rundir, bounded)
+        bar = _RunProgress(len(jobs), len(jobs) - len(todo), rundir, bounded)
         try:
             run_jobs(todo, work, rundir, threads=bounded.concurrency + sandbox.workers,
                      on_record=bar.update_record)
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-class _progress:
+class _RunProgress:
     """tqdm with done/total, running SR@All, tokens/s and ETA."""
 
     def __init__(self, total: int, done: int, rundir, model) -> None:

@@ -211,3 +211,61 @@ def test_report_compares_runs(served, tmp_path, capsys):
     cmp = json.loads((tmp_path / "cmp.json").read_text())
     assert [r["name"] for r in cmp["runs"]] == ["a", "b"]
     assert cmp["paired"][0]["common_tasks"] == 4
+
+
+def _max_in_flight(builtin, concurrency: int, tmp_path) -> int:
+    import time
+
+    respond = reference_responder(builtin)
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+
+    def slow(body):
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.3)
+        with lock:
+            state["now"] -= 1
+        return respond(body)
+
+    with ServerDouble(slow) as server:
+        assert main(["run", "--tasks", "builtin", "--limit", "8", "--model",
+                     f"openai:{server.url}", "--mode", "direct", "--concurrency",
+                     str(concurrency), "--out", str(tmp_path / f"c{concurrency}")]) == 0
+    return state["max"]
+
+
+def test_generation_requests_run_concurrently_up_to_the_limit(builtin, tmp_path):
+    assert _max_in_flight(builtin, 1, tmp_path) == 1
+    assert _max_in_flight(builtin, 3, tmp_path) == 3
+
+
+def test_sandbox_executions_are_bounded_by_the_workers():
+    import time
+
+    from eval.runner import BoundedSandbox
+    from sandbox import ExecutionResult, Status
+
+    state = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    class Slow:
+        name = "slow"
+
+        def run(self, program, limits=None, cancel=None):
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            time.sleep(0.1)
+            with lock:
+                state["now"] -= 1
+            return ExecutionResult(status=Status.PASSED)
+
+    box = BoundedSandbox(Slow(), 2)
+    threads = [threading.Thread(target=box.run, args=(None,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert state["max"] == 2 and box.executions == 6

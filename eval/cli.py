@@ -13,8 +13,7 @@ EPILOG = """examples:
   python -m eval tasks --tasks builtin
   python -m eval tasks --tasks hub:vixuowis/AICoderEval --framework transformers
   python -m eval run --tasks builtin --mode codergen --out runs/qwen-codergen
-  python -m eval run --tasks hub:vixuowis/AICoderEval --model tgi:http://localhost:8080 \
-      --samples 5 --temperature 0.8 --out runs/aicoder-k5
+  python -m eval run --tasks hub:vixuowis/AICoderEval --model tgi:http://gpu:8080 --samples 5 --out runs/aicoder-k5
   python -m eval score --tasks records.jsonl --predictions preds.jsonl --out runs/theirs
   python -m eval report runs/qwen-direct runs/qwen-codergen
   python -m eval check-gt --tasks hub:vixuowis/AICoderEval

@@ -53,7 +53,9 @@ def load_run(path: str | Path) -> Run:
     skipped_path = path / "skipped.json"
     skipped = json.loads(skipped_path.read_text()) if skipped_path.is_file() else {}
     source, env = config.get("source_sha256"), config.get("env")
-    if source and env:  # check-gt may have run after this run: honour its list too
+    if source and env and not config.get("exclude"):
+        # check-gt may have run after this run: honour its list too (unless the run named
+        # its own list with --exclude)
         from eval.provenance import exclusions_path, load_exclusions
 
         listed = exclusions_path(source, env)

@@ -70,6 +70,7 @@ def _config(args, model_spec: str, tasks, source_sha: str, env, sandbox_name: st
         "react_steps": args.react_steps, "max_new_tokens": args.max_new_tokens,
         "max_tokens": args.max_tokens, "temperature": args.temperature, "top_p": args.top_p,
         "seed": args.seed, "timeout_s": args.timeout, "sandbox": sandbox_name,
+        "exclude": args.exclude, "no_skip": args.no_skip,
         "env": env.name, "env_packages": env.describe()["key_packages"],
         "versions": {"app": app_versions(), "env": env.packages},
         "git_commit": git_commit(), "created": now(), "workers": args.workers,

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
                                          "ids": args.ids, "limit": args.limit},
         "task_ids_sha256": tasks_sha256(tasks), "source_sha256": source_sha,
         "n_tasks": len(tasks), "samples": n_samples, "timeout_s": args.timeout,
+        "exclude": args.exclude, "no_skip": args.no_skip,
         "sandbox": sandbox.name, "env": env.name, "env_packages": env.describe()["key_packages"],
         "versions": {"app": app_versions(), "env": env.packages}, "git_commit": git_commit(),
         "created": now(), "workers": args.workers,

@@ -45,8 +45,9 @@ def _last_line(text: str) -> str:
 def why_here_differs(logged: bool, compat: dict) -> str:
     """Why the authors' criterion gives another answer here than in their logs."""
     stderr = compat.get("stderr_tail", "")
+    stdout = compat.get("stdout_tail", "")
     if logged:  # passed for them, fails here
-        if _OFFLINE.search(stderr):
+        if _OFFLINE.search(stderr) or _OFFLINE.search(stdout):
             return "offline here: it loads a Hub model or a URL"
         missing = re.findall(r"No module named '([\w.]+)'", stderr)
         if missing:
@@ -55,6 +56,9 @@ def why_here_differs(logged: bool, compat: dict) -> str:
             return "prints 'failed' here: " + _last_line(compat.get("stdout_tail", ""))
         return "fails here: " + _last_line(stderr)
     # failed for them, passes here
+    if compat.get("status", "").startswith("vacuous") and not stderr.strip():
+        return ("online it got further and failed; offline the load error is caught and "
+                "nothing reaches stderr")
     return "passes here: " + (compat.get("status", "") or "?")[:120]
 
 
@@ -68,6 +72,10 @@ def why_ours_differs(record: dict) -> str:
         execute = next((s for s in record["steps"] if s["kind"] == "execute"), None)
         reason = (execute or {}).get("result", {}).get("reason", "") if execute else ""
         if status == "failed":
+            out = compat.get("stdout_tail", "")
+            if re.search(r"\bFailed\b|\bFAILED\b", out):
+                return ("a check failed; the test printed 'Failed', which the criterion's "
+                        "case-sensitive 'failed' misses")
             return f"a check failed, silently for the criterion ({reason[:100]})"
         return f"{status}: {reason[:100]}"
     if compat["stderr_has_error"]:

@@ -81,6 +81,20 @@ def test_body_completion_and_full_function_make_the_same_verdict(builtin, bwrap)
         assert "example" not in result.stdout
 
 
+def test_a_completion_cut_off_after_the_function_still_judges_the_function(builtin, bwrap):
+    """codellama's answers go on after the body and stop mid-statement at the token limit
+    (as 7b did on f00346 of the shared v3 data); the tail must not fail the function."""
+    task = builtin["box_iou"]
+    helper = "def area(box):\n    return (box[2] - box[0]) * (box[3] - box[1])\n\n"
+    tail = helper + 'def boxes_iou_matrix(a, b):\n    """\n    Pairwise IoU of two lists'
+    program = assemble(task, task.reference + "\n" + tail)
+    assert _defs(program.candidate) == ["box_iou", "area"]  # the complete helper stays
+    assert bwrap.run(program).status is Status.PASSED
+    # a SyntaxError inside the function itself is still the function's, and reported
+    broken = assemble(task, "    x = (1,\n" + helper)
+    assert bwrap.run(broken).status is Status.ERROR
+
+
 def test_sanitize_keeps_decorators_constants_and_classes():
     code = ("import functools\nLIMIT = 3\nTABLE = {'a': 1}\nmodel = load()\n"
             "@functools.lru_cache\ndef f(x):\n    return x\nclass C:\n    pass\nf(1)\n")

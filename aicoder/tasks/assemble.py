@@ -21,7 +21,7 @@ from aicoder.prompts.extract import extract_code
 from aicoder.tasks.task import Task
 from sandbox.types import Program
 
-__all__ = ["assemble", "reference_program", "sanitize"]
+__all__ = ["assemble", "drop_broken_tail", "reference_program", "sanitize"]
 
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -85,6 +85,12 @@ def _defines(code: str, name: str) -> bool:
                and n.name == name for n in tree.body)
 
 
+def _first_def_line(code: str, name: str) -> int:
+    """The 0-based line after which a broken tail may be cut: the target's `def` line."""
+    match = re.search(rf"^(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", code, re.MULTILINE)
+    return code[: match.start()].count("\n") + 1 if match else 0
+
+
 def _as_body(answer: str) -> str:
     """A body completion, indented under the signature when the model dropped the indent."""
     text = answer.strip("\n")
@@ -92,6 +98,35 @@ def _as_body(answer: str) -> str:
     if first and not first[0].isspace():
         text = textwrap.indent(text, "    ")
     return "\n" + text + "\n"
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
+
+
+def drop_broken_tail(code: str, keep_lines: int) -> str:
+    """Cut a module that does not parse at the last top-level line that makes it parse.
+
+    A completion model goes on after the function (another def, example code) and is often cut
+    off mid-statement by its token limit; that tail is not the answer, and a SyntaxError in it
+    must not fail the function before it. Only lines after ``keep_lines`` are candidates for
+    the cut, and only at a top-level statement's first line; when no cut parses the code is
+    returned unchanged, so a SyntaxError in the function itself is still reported.
+    """
+    if _parses(code):
+        return code
+    lines = code.splitlines(keepends=True)
+    starts = [i for i in range(keep_lines, len(lines))
+              if lines[i].strip() and not lines[i][0].isspace() and not lines[i].startswith("#")]
+    for cut in reversed(starts):
+        prefix = "".join(lines[:cut])
+        if _parses(prefix):
+            return prefix
+    return code
 
 
 def assemble(task: Task, answer: str) -> Program:
@@ -110,10 +145,14 @@ def assemble(task: Task, answer: str) -> Program:
     if _defines(code, task.function_name):
         # The test may need the task's imports even when the answer forgot them. Only the
         # missing ones go on top, so that an answer with its imports keeps its line numbers.
-        candidate = _missing_imports(task.imports, code) + sanitize(code)
+        head = _missing_imports(task.imports, code)
+        candidate = head + sanitize(drop_broken_tail(code, _first_def_line(code,
+                                                                           task.function_name)))
     else:
         # A body: it continues the prompt, which ends inside the function after its docstring.
-        candidate = sanitize(task.prompt.rstrip() + _as_body(code))
+        module = task.prompt.rstrip() + _as_body(code)
+        prompt_lines = task.prompt.rstrip().count("\n") + 2
+        candidate = sanitize(drop_broken_tail(module, prompt_lines))
     return Program(candidate=candidate, test=task.test_code, entry=task.test_entry)
 
 

@@ -24,7 +24,7 @@ from eval.metrics import bootstrap_interval, mean, pass_at_k
 from eval.rundir import RunDirError, load_samples
 from eval.samples import SampleRecord
 
-__all__ = ["Report", "build_report", "compare", "load_run", "write_report"]
+__all__ = ["Report", "build_report", "compare", "compare_plot", "load_run", "write_report"]
 
 _KS = (1, 2, 5, 10, 20, 50, 100)
 
@@ -330,3 +330,28 @@ def compare(reports: list[Report]) -> dict:
                       "ci95": [round(lo, 4), round(hi, 4)],
                       "better": sum(v > 0 for v in values), "worse": sum(v < 0 for v in values)})
     return {"runs": rows, "paired": diffs}
+
+
+def compare_plot(reports: list[Report], path: Path) -> Path:
+    """The runs' repair curves on one plot (a direct run is a single point at round 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    longest = 1
+    for r in reports:
+        curve = r.data["repair_curve"] or [r.data["sr_all"]]
+        longest = max(longest, len(curve))
+        ax.plot(range(len(curve)), curve, marker="o",
+                label=f"{r.data['name']} ({r.data['mode']}, {r.data['n_scored']} tasks)")
+    ax.set_xlabel("repair round")
+    ax.set_ylabel("SR@All")
+    ax.set_ylim(0, 1)
+    ax.set_xticks(range(longest))
+    ax.legend(fontsize=8)
+    ax.set_title("SR@All after each repair round")
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path

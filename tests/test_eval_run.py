@@ -211,6 +211,7 @@ def test_report_compares_runs(served, tmp_path, capsys):
     cmp = json.loads((tmp_path / "cmp.json").read_text())
     assert [r["name"] for r in cmp["runs"]] == ["a", "b"]
     assert cmp["paired"][0]["common_tasks"] == 4
+    assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def _max_in_flight(builtin, concurrency: int, tmp_path) -> int:

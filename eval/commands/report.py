@@ -4,7 +4,8 @@ For each run directory: SR@All, SR@Any, pass@k (k up to the samples per task), e
 95% bootstrap interval; per domain and framework; the repair curve; tokens and time per
 sample; skipped tasks listed apart. Writes ``report.json``, ``report.md``, ``repair_curve.png``
 and ``by_domain.png`` into each run directory. With several runs, also a side-by-side table
-and each run's paired difference with the first on their common tasks (``--out`` keeps it).
+and each run's paired difference with the first on their common tasks (``--out FILE.json``
+keeps it, with the runs' repair curves in ``FILE.png``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from eval.report import compare, write_report
+    from eval.report import compare, compare_plot, write_report
 
     reports = []
     for path in args.runs:
@@ -63,5 +64,6 @@ def run(args: argparse.Namespace) -> int:
             out = Path(args.out)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(comparison, indent=1))
-            print(f"comparison: {out}")
+            plot = compare_plot(reports, out.with_suffix(".png"))
+            print(f"comparison: {out}, {plot}")
     return 0

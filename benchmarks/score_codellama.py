@@ -12,7 +12,8 @@ excluded, so every task has both verdicts), into runs/codellama-SIZE. Then, per 
 * **ours** — SR@All of our harness (every check passed, at least one ran).
 
 "Tasks that run here" are those whose reference solution passes here (check-gt in the same
-environment). Every disagreement gets a cause, read off the recorded outputs.
+environment) and whose Hub repositories are in the local cache (or that load none): what `run`
+and `score` score by default. Every disagreement gets a cause, read off the recorded outputs.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def why_here_differs(logged: bool, compat: dict) -> str:
         missing = re.findall(r"No module named '([\w.]+)'", stderr)
         if missing:
             return f"package missing here: {missing[0]}"
+        if "EOFError" in stderr:
+            return "reads stdin with input(): the sandbox gives a program no input"
         if compat.get("stdout_has_failed") and not compat.get("stderr_has_error"):
             return "prints 'failed' here: " + _last_line(compat.get("stdout_tail", ""))
         return "fails here: " + _last_line(stderr)
@@ -113,14 +116,22 @@ def main(argv: list[str] | None = None) -> int:
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
     gt = json.loads(Path(args.check_gt).read_text())
-    runs_here = sorted(r["task_id"] for r in gt["rows"] if r["status"] == "passed")
+    from aicoder.tasks import load_jsonl
+    from eval.hubrefs import hub_cache, missing_refs
+
+    cache = hub_cache()
+    needs_hub = {t.task_id for t in load_jsonl(V3 / "hf-eval-data-v3-instruct.jsonl")
+                 if missing_refs(t, cache)}
+    reference_passes = sorted(r["task_id"] for r in gt["rows"] if r["status"] == "passed")
+    runs_here = [t for t in reference_passes if t not in needs_hub]
     logged: dict[tuple[str, str], bool] = {}
     with (DATA / "derived" / "v3_codellama_python_eval_outcomes.csv").open() as fh:
         for row in csv.DictReader(fh):
             size = row["model"].split("-")[1]
             logged[(size, row["file"].removesuffix(".py"))] = row["passed"] == "True"
 
-    summary: dict = {"runs_here": runs_here, "models": {}}
+    summary: dict = {"runs_here": runs_here, "reference_passes": reference_passes,
+                     "models": {}}
     for size in SIZES:
         out = runs / f"codellama-{size}"
         if not args.analyse_only:
@@ -138,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             crit = rec["compat"]["passed"]
             ours = rec["passed"]
             row = {"task_id": task_id, "logged": lg, "criterion_here": crit, "ours": ours,
-                   "ours_status": rec["status"], "runs_here": task_id in runs_here}
+                   "ours_status": rec["status"], "runs_here": task_id in runs_here,
+                   "reference_passes": task_id in reference_passes}
             if lg is not None and lg != crit:
                 row["why_criterion_differs"] = why_here_differs(lg, rec["compat"])
                 here_causes[row["why_criterion_differs"].split(":")[0]] += 1
@@ -159,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             "criterion_vs_ours_agree": sum(r["criterion_here"] == r["ours"] for r in table),
             "why_criterion_differs": dict(here_causes.most_common()),
             "why_ours_differs": dict(ours_causes.most_common()),
-            "runs_here_rows": [r for r in table if r["runs_here"]],
+            "runs_here_rows": [r for r in table if r["reference_passes"]],
             "rows": table,
         }
         m = summary["models"][size]
@@ -169,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
               f"on {m['logged_vs_criterion_here_agree']}, criterion vs ours on "
               f"{m['criterion_vs_ours_agree']}")
         for row in m["runs_here_rows"]:
-            print(f"   runs here: {row}")
+            where = "runs here" if row["runs_here"] else "reference passes, but needs the Hub"
+            print(f"   {where}: {row['task_id']}: logged {row['logged']}, criterion here "
+                  f"{row['criterion_here']}, ours {row['ours']} ({row['ours_status']})"
+                  + (f"; {row['why_criterion_differs']}" if "why_criterion_differs" in row
+                     else ""))
     Path(args.out).write_text(json.dumps(summary, indent=1))
     print(f"written: {args.out}")
     return 0

@@ -193,7 +193,10 @@ def build_report(run: Run) -> Report:
         "tokens_per_sample": round(mean([r.prompt_tokens + r.completion_tokens
                                          for r in records]), 1),
         "completion_tokens_per_sample": round(mean([r.completion_tokens for r in records]), 1),
-        "seconds_per_sample": round(mean([r.duration_s for r in records]), 2),
+        # a sample's own time: what it waited for a slot while others ran is not its cost
+        "seconds_per_sample": round(mean([max(r.duration_s - r.queued_s, 0.0)
+                                          for r in records]), 2),
+        "queued_seconds_per_sample": round(mean([r.queued_s for r in records]), 2),
         "per_task": per_task,
         "skipped": dict(sorted(run.skipped.items())),
     }

@@ -32,10 +32,27 @@ class RunStopped(Exception):
     """The run stopped before every sample was done (the reason is the message)."""
 
 
-class BoundedSandbox:
+class _Waits:
+    """Seconds each thread spent waiting for a slot: a sample's own time excludes them."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def add(self, seconds: float) -> None:
+        self._local.waited = getattr(self._local, "waited", 0.0) + seconds
+
+    def take(self) -> float:
+        """This thread's waiting since the last call."""
+        waited = getattr(self._local, "waited", 0.0)
+        self._local.waited = 0.0
+        return waited
+
+
+class BoundedSandbox(_Waits):
     """A sandbox that runs at most ``workers`` programs at once (the others wait)."""
 
     def __init__(self, sandbox, workers: int) -> None:
+        super().__init__()
         self.inner = sandbox
         self.name = sandbox.name
         self.workers = max(int(workers), 1)
@@ -46,8 +63,10 @@ class BoundedSandbox:
 
     def run(self, program: Program, limits: Limits | None = None,
             cancel: threading.Event | None = None) -> ExecutionResult:
+        asked = time.monotonic()
         with self._slots:
             start = time.monotonic()
+            self.add(start - asked)
             result = self.inner.run(program, limits, cancel)
             with self._lock:
                 self.executions += 1
@@ -55,10 +74,11 @@ class BoundedSandbox:
             return result
 
 
-class BoundedModel(ChatModel):
+class BoundedModel(ChatModel, _Waits):
     """A model with at most ``concurrency`` streams in flight; counts tokens for the bar."""
 
     def __init__(self, model: ChatModel, concurrency: int) -> None:
+        _Waits.__init__(self)
         self.inner = model
         self.spec = model.spec
         self.concurrency = max(min(int(concurrency), model.concurrency), 1)
@@ -68,7 +88,9 @@ class BoundedModel(ChatModel):
 
     def stream(self, messages: list[Message], params: GenerationParams | None = None,
                cancel: threading.Event | None = None) -> Generator[str, None, Completion]:
+        asked = time.monotonic()
         with self._slots:
+            self.add(time.monotonic() - asked)
             completion = yield from self.inner.stream(messages, params, cancel)
         with self._lock:
             self.completion_tokens += completion.completion_tokens

@@ -45,7 +45,10 @@ class SampleRecord(BaseModel, frozen=True):
     rounds: int = Field(default=0, description="repair rounds used")
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    duration_s: float = 0.0
+    duration_s: float = Field(default=0.0, description="wall time of the sample, queueing "
+                              "included")
+    queued_s: float = Field(default=0.0, description="time it waited for a model or sandbox "
+                            "slot while other samples used them")
     why: str = Field(default="", description="why the run stopped, or why it has no code")
     model_error: str | None = None
     steps: list[Step] = Field(default_factory=list)
@@ -68,7 +71,8 @@ def _counts(result: ExecutionResult | None) -> dict:
 
 
 def record_from_steps(task_id: str, sample: int, steps: Sequence[Step], *,
-                      compat: CompatVerdict | None = None) -> SampleRecord:
+                      compat: CompatVerdict | None = None, queued_s: float = 0.0
+                      ) -> SampleRecord:
     """Sum a finished run up. The verdict is that of the last execution (the code the run
     ended with); the repair curve uses the first execution that passed."""
     executions = [s for s in steps if s.kind is StepKind.EXECUTE and s.result is not None]
@@ -83,4 +87,4 @@ def record_from_steps(task_id: str, sample: int, steps: Sequence[Step], *,
         completion_tokens=sum(s.completion_tokens for s in steps),
         duration_s=final.duration_s if final else round(sum(s.duration_s for s in steps), 3),
         why=final.text if final else "", model_error=errors[0] if errors else None,
-        steps=list(steps), compat=compat)
+        queued_s=round(queued_s, 3), steps=list(steps), compat=compat)

@@ -270,3 +270,26 @@ def test_sandbox_executions_are_bounded_by_the_workers():
     for t in threads:
         t.join()
     assert state["max"] == 2 and box.executions == 6
+
+
+def test_time_waiting_for_a_slot_is_not_the_samples_own(builtin, tmp_path):
+    """With one generation at a time and slow answers, samples queue for the model: that wait
+    is recorded apart and not counted as their cost."""
+    import time
+
+    respond = reference_responder(builtin)
+
+    def slow(body):
+        time.sleep(0.4)
+        return respond(body)
+
+    with ServerDouble(slow) as server:
+        assert main(["run", "--tasks", "builtin", "--limit", "4", "--model",
+                     f"openai:{server.url}", "--mode", "direct", "--concurrency", "1",
+                     "--workers", "2", "--out", str(tmp_path / "q")]) == 0
+    records, _ = load_samples(tmp_path / "q" / "samples.jsonl")
+    assert max(r.queued_s for r in records) >= 0.3  # someone waited for the model
+    assert all(0 <= r.queued_s <= r.duration_s for r in records)
+    report = json.loads((tmp_path / "q" / "report.json").read_text())
+    assert report["queued_seconds_per_sample"] > 0
+    assert report["seconds_per_sample"] < max(r.duration_s for r in records)

@@ -120,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         agent = agent_cls(bounded, sandbox, budget=budget, params=params, limits=limits)
         events = agent.run(by_id[job.task_id])
         steps: list[Step] = []
+        bounded.take()  # this thread's waits from here on belong to this sample
+        sandbox.take()
         try:
             for event in events:
                 if stop.is_set():
@@ -128,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
                     steps.append(event)
         finally:
             events.close()
-        return record_from_steps(job.task_id, job.sample, steps)
+        return record_from_steps(job.task_id, job.sample, steps,
+                                 queued_s=bounded.take() + sandbox.take())
 
     todo = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]
     print(f"{len(tasks)} tasks: {len(runnable)} to run, {len(skipped)} skipped "

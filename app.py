@@ -1,6 +1,11 @@
 """AICoder Studio, the Space: reads its configuration, builds the UI, launches.
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--tasks builtin] [--sandbox bwrap]
+    python app.py [--host 127.0.0.1] [--port 7860] [--tasks builtin] [--dataset hub:...]
+                  [--model SPEC ...] [--runs runs/] [--sandbox bwrap] [--concurrency 2]
+
+Every flag has an environment variable (for the Space's settings): AICODER_TASKS,
+AICODER_DATASET, AICODER_MODELS (comma-separated), AICODER_RUNS, AICODER_SANDBOX,
+AICODER_CONCURRENCY, GRADIO_SERVER_NAME, GRADIO_SERVER_PORT.
 """
 
 from __future__ import annotations
@@ -13,34 +18,77 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    env = os.environ.get
     parser = argparse.ArgumentParser(
-        description="AICoder Studio: judge AICoderEval tasks in an isolated sandbox.")
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        description="AICoder Studio: watch a model write, test and repair AICoderEval code.")
+    parser.add_argument("--host", default=env("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="address to listen on (0.0.0.0 in the container)")
-    parser.add_argument("--port", type=int,
-                        default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
-    parser.add_argument("--tasks", default=os.environ.get("AICODER_TASKS", "builtin"),
-                        help="builtin, hub:vixuowis/AICoderEval[:test|:train], or a .jsonl")
-    parser.add_argument("--sandbox", default=os.environ.get("AICODER_SANDBOX"),
+    parser.add_argument("--port", type=int, default=int(env("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--tasks", default=env("AICODER_TASKS", "builtin"),
+                        help="the first task list: builtin (default), hub:..., or a .jsonl")
+    parser.add_argument("--dataset", default=env("AICODER_DATASET", "hub:vixuowis/AICoderEval"),
+                        help="a second task list, shown when it can be loaded ('' for none)")
+    parser.add_argument("--model", action="append", dest="models",
+                        help="a model spec, or LABEL=SPEC; repeat for several (default: "
+                        "$AICODER_MODELS, else the embedded llama.cpp model)")
+    parser.add_argument("--runs", default=env("AICODER_RUNS"),
+                        help="a directory of eval runs for Replay and the Leaderboard")
+    parser.add_argument("--sandbox", default=env("AICODER_SANDBOX"),
                         help="bwrap (default), docker, or process (no isolation)")
+    parser.add_argument("--concurrency", type=int, default=int(env("AICODER_CONCURRENCY", "2")),
+                        help="runs at once; the rest wait in the queue (2)")
     return parser
+
+
+def _models(specs: list[str] | None) -> dict[str, str]:
+    from aicoder.models import default_spec
+
+    specs = specs or [s for s in os.environ.get("AICODER_MODELS", "").split(",") if s.strip()]
+    specs = specs or [default_spec()]
+    out = {}
+    for item in specs:
+        label, sep, spec = item.partition("=")
+        if not sep or ":" in label:
+            label, spec = item, item
+        out[label.strip()] = spec.strip()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pathlib import Path
+
     from aicoder.errors import AICoderError
+    from aicoder.models import parse_spec
     from aicoder.tasks import load_tasks
-    from aicoder.ui.playground import build_app
+    from aicoder.ui.studio import StudioConfig, build_studio
     from sandbox import SandboxError, get_sandbox
 
     try:
-        tasks = load_tasks(args.tasks)
+        tasks = {"Builtin suite" if args.tasks == "builtin" else args.tasks:
+                 load_tasks(args.tasks)}
+        models = _models(args.models)
+        for spec in models.values():
+            parse_spec(spec)  # a typo is an error now, not at the first visitor's run
         sandbox = get_sandbox(args.sandbox)
     except (AICoderError, SandboxError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app = build_app(tasks, sandbox)
-    app.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port)
+    if args.dataset and args.dataset != args.tasks:
+        try:
+            tasks["AICoderEval"] = load_tasks(args.dataset)
+        except AICoderError as exc:  # offline, or no such dataset: the Space runs without it
+            print(f"note: {args.dataset} is not available ({exc}); serving "
+                  f"{', '.join(tasks)} only", file=sys.stderr)
+    runs = Path(args.runs) if args.runs else None
+    if runs is not None and not runs.is_dir():
+        print(f"error: --runs {runs} is not a directory", file=sys.stderr)
+        return 2
+    config = StudioConfig(tasks=tasks, models=models, sandbox=sandbox, runs_dir=runs,
+                          concurrency=max(args.concurrency, 1))
+    app = build_studio(config)
+    app.queue(default_concurrency_limit=config.concurrency).launch(
+        server_name=args.host, server_port=args.port)
     return 0
 
 

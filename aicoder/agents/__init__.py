@@ -8,6 +8,7 @@ from aicoder.agents.base import Budget
 from aicoder.agents.codergen import CoderGen, codergen
 from aicoder.agents.direct import Direct
 from aicoder.agents.react import ReAct
+from aicoder.agents.record import SampleRecord, record_from_steps
 from aicoder.agents.steps import (
     Event,
     Progress,
@@ -28,10 +29,12 @@ __all__ = [
     "Event",
     "Progress",
     "ReAct",
+    "SampleRecord",
     "Step",
     "StepKind",
     "StepStarted",
     "TextDelta",
     "codergen",
+    "record_from_steps",
     "steps_only",
 ]

@@ -122,19 +122,28 @@ def load_builtin_file(path: str | os.PathLike) -> list[Task]:
         content = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TaskSourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return [task_from_program(content, f"builtin/{path.name}", str(path))]
+
+
+def task_from_program(content: str, record_path: str, where: str) -> Task:
+    """A task from one program with the four section markers (a builtin file, a custom task).
+
+    Raises:
+        TaskFormatError: a section is missing, or the function has no docstring.
+    """
     parts = split_content(content)
     missing = [k for k in ("function_import", "function_code", "test_function_code",
                            "call_test_function_code") if k not in parts]
     if missing:
-        raise TaskFormatError(f"{path}: missing section{'s' if len(missing) > 1 else ''} "
+        raise TaskFormatError(f"{where}: missing section{'s' if len(missing) > 1 else ''} "
                               f"{', '.join(missing)} (lines like '# function_code ----')")
-    instruct, answer = split_prompt(parts["function_import"], parts["function_code"], str(path))
-    record = {"path": f"builtin/{path.name}", "content": content, **parts,
+    instruct, answer = split_prompt(parts["function_import"], parts["function_code"], where)
+    record = {"path": record_path, "content": content, **parts,
               "instruct": instruct, "answer": answer}
     declared = re.search(r"^# domain: (.+)$", content, re.MULTILINE)
     if declared:
         record["domain"] = declared.group(1).strip()
-    return [Task.from_record(record, source=str(path))]
+    return Task.from_record(record, source=where)
 
 
 def split_prompt(imports: str, function_code: str, where: str) -> tuple[str, str]:

@@ -9,7 +9,7 @@ __all__ = ["STATUS_ICONS", "check_rows", "summary_markdown"]
 # Plain symbols that every font has (emoji render as boxes in many headless browsers).
 STATUS_ICONS = {
     Status.PASSED: "✓", Status.FAILED: "✗", Status.VACUOUS: "○", Status.ERROR: "✗",
-    Status.TIMEOUT: "✗", Status.MEMORY: "✗", Status.CRASHED: "✗",
+    Status.TIMEOUT: "✗", Status.MEMORY: "✗", Status.CRASHED: "✗", Status.CANCELLED: "■",
 }
 
 

@@ -1,0 +1,172 @@
+"""An agent run as chat messages and panels: the same rendering live and in replay.
+
+`Transcript.feed(event)` keeps one collapsible message per step (title, pending → done,
+duration), with the model's text appended token by token; the panels (current attempt, diff
+against the previous attempt, per-check verdicts, output, the traceback with the candidate's
+failing line marked, a summary) are computed from the finished steps. Replay feeds a stored
+run's steps through the same code, so what a reviewer steps through is what a visitor saw.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from aicoder.agents.steps import Event, Progress, Step, StepKind, StepStarted, TextDelta
+from aicoder.ui.verdict import STATUS_ICONS, check_rows, summary_markdown
+from sandbox import ExecutionResult
+
+__all__ = ["Panels", "Transcript", "diff_markdown", "marked_traceback", "step_title"]
+
+_TITLES = {
+    StepKind.GENERATE: "Writing the function",
+    StepKind.EXECUTE: "Running the checks",
+    StepKind.ANALYZE: "Analysing the failure",
+    StepKind.REPAIR: "Writing the repair",
+    StepKind.THOUGHT: "Thinking",
+    StepKind.ACTION: "Action",
+    StepKind.OBSERVATION: "Observation",
+    StepKind.FINAL: "Result",
+}
+
+
+def step_title(kind: StepKind, round_: int) -> str:
+    return f"{_TITLES[kind]} · round {round_}" if kind is not StepKind.FINAL else _TITLES[kind]
+
+
+def _execution_text(step: Step) -> str:
+    result = step.result
+    if result is None:
+        return step.text or step.note
+    lines = [summary_markdown(result)]
+    if step.note:
+        lines.append(f"*{step.note}*")
+    for verdict, name, message in check_rows(result):
+        lines.append(f"- **{verdict}** `{name}`" + (f" — {message[:200]}" if message else ""))
+    return "\n".join(lines)
+
+
+def diff_markdown(before: str | None, after: str) -> str:
+    """The change between two attempts as a fenced unified diff (or a note when none)."""
+    if before is None:
+        return "*First attempt: nothing to compare with yet.*"
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                     "previous attempt", "this attempt", lineterm="", n=2))
+    if not diff:
+        return "*Same code as the previous attempt.*"
+    return "```diff\n" + "\n".join(diff) + "\n```"
+
+
+def marked_traceback(result: ExecutionResult | None, code: str) -> str:
+    """The traceback, then the candidate's lines around its failing line with that line
+    marked ``>>``: what a person looks at first."""
+    if result is None or result.traceback is None:
+        return ""
+    tb = result.traceback
+    text = tb.text or tb.summary()
+    frames = tb.candidate_frames
+    if not frames or not code:
+        return text
+    line = frames[-1].line
+    lines = code.splitlines()
+    start, end = max(line - 3, 1), min(line + 2, len(lines))
+    excerpt = [f"{'>>' if n == line else '  '} {n:4d} | {lines[n - 1]}"
+               for n in range(start, end + 1) if n <= len(lines)]
+    return text.rstrip() + "\n\nin your code (candidate.py):\n" + "\n".join(excerpt)
+
+
+@dataclass
+class Panels:
+    """What the side panels show for the attempt a transcript has reached."""
+
+    code: str = ""
+    diff: str = ""
+    checks: list[list[str]] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    traceback: str = ""
+    summary: str = ""
+
+
+class Transcript:
+    """Chat messages for a run, built event by event (live) or step by step (replay)."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+        self.steps: list[Step] = []
+        self._position: dict[int, int] = {}
+
+    def _message(self, index: int) -> dict:
+        return self.messages[self._position[index]]
+
+    def _open(self, index: int, kind: StepKind, round_: int) -> dict:
+        if index not in self._position:
+            self._position[index] = len(self.messages)
+            self.messages.append({"role": "assistant", "content": "", "metadata": {
+                "title": step_title(kind, round_), "id": index, "status": "pending"}})
+        return self._message(index)
+
+    def feed(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            self._open(event.index, event.kind, event.round)
+        elif isinstance(event, TextDelta):
+            if event.index in self._position:
+                self._message(event.index)["content"] += event.text
+        elif isinstance(event, Progress):
+            if event.index in self._position:
+                self._message(event.index)["metadata"]["log"] = f"running, {event.elapsed_s:.1f} s"
+        elif isinstance(event, Step):
+            self._finish(event)
+
+    def _finish(self, step: Step) -> None:
+        self.steps.append(step)
+        if step.kind is StepKind.FINAL:
+            icon = "✓" if step.passed else "✗"
+            self.messages.append({"role": "assistant", "content":
+                                  f"**{icon} {'Passed' if step.passed else 'Not passed'}** — "
+                                  f"{step.text} ({step.duration_s:.1f} s, "
+                                  f"{self.tokens():,} tokens)"})
+            return
+        message = self._open(step.index, step.kind, step.round)
+        meta = message["metadata"]
+        meta["status"] = "done"
+        meta["duration"] = round(step.duration_s, 2)
+        meta.pop("log", None)
+        if step.kind is StepKind.EXECUTE or step.result is not None:
+            if step.result is not None:
+                meta["title"] += f" — {STATUS_ICONS.get(step.result.status, '?')} " \
+                                 f"{step.result.status.value}"
+            message["content"] = _execution_text(step)
+        else:
+            message["content"] = step.text or ("*(no text)*" if not step.error else "")
+        if step.error:
+            message["content"] += f"\n\n**Model error:** {step.error}"
+
+    def tokens(self) -> int:
+        return sum(s.prompt_tokens + s.completion_tokens for s in self.steps)
+
+    def panels(self) -> Panels:
+        """The panels for the latest finished execution (and the one before it)."""
+        runs = [s for s in self.steps if s.result is not None and s.code is not None]
+        final = next((s for s in reversed(self.steps) if s.kind is StepKind.FINAL), None)
+        if not runs:
+            return Panels(summary=final.text if final else "")
+        last = runs[-1]
+        before = runs[-2].code if len(runs) > 1 else None
+        result = last.result
+        summary = summary_markdown(result)
+        if final is not None:
+            summary = (f"### {'✓ Passed' if final.passed else '✗ Not passed'} — {final.text}\n\n"
+                       f"{len(runs)} execution{'s' if len(runs) > 1 else ''}, "
+                       f"{self.tokens():,} tokens, {final.duration_s:.1f} s\n\n" + summary)
+        return Panels(code=last.code, diff=diff_markdown(before, last.code),
+                      checks=check_rows(result), stdout=result.stdout, stderr=result.stderr,
+                      traceback=marked_traceback(result, last.code), summary=summary)
+
+    @classmethod
+    def from_steps(cls, steps: list[Step]) -> Transcript:
+        """A finished run's transcript (replay): each step as if it had just finished."""
+        transcript = cls()
+        for step in steps:
+            transcript.feed(step)
+        return transcript

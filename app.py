@@ -74,16 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     except (AICoderError, SandboxError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    runs = Path(args.runs) if args.runs else None
+    if runs is not None and not runs.is_dir():
+        print(f"error: --runs {runs} is not a directory", file=sys.stderr)
+        return 2
     if args.dataset and args.dataset != args.tasks:
         try:
             tasks["AICoderEval"] = load_tasks(args.dataset)
         except AICoderError as exc:  # offline, or no such dataset: the Space runs without it
             print(f"note: {args.dataset} is not available ({exc}); serving "
                   f"{', '.join(tasks)} only", file=sys.stderr)
-    runs = Path(args.runs) if args.runs else None
-    if runs is not None and not runs.is_dir():
-        print(f"error: --runs {runs} is not a directory", file=sys.stderr)
-        return 2
     config = StudioConfig(tasks=tasks, models=models, sandbox=sandbox, runs_dir=runs,
                           concurrency=max(args.concurrency, 1))
     app = build_studio(config)

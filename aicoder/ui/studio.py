@@ -110,11 +110,10 @@ def read_leaderboard(runs_dir: Path | None) -> list[dict]:
 
 
 def _outputs(transcript: Transcript, panels: Panels | None = None):
-    import gradio as gr
 
     p = panels or transcript.panels()
     return (transcript.messages, p.summary, p.code, p.diff, p.checks, p.stdout, p.stderr,
-            gr.update(value=p.traceback, visible=bool(p.traceback)))
+            p.traceback)
 
 
 def _download(task_id: str, steps: list[Step]) -> str | None:
@@ -228,7 +227,7 @@ def build_studio(config: StudioConfig):
                     "task's checks, the model reads the failure and repairs — live.")
         with gr.Tab("Try a task"):
             with gr.Row():
-                with gr.Column(scale=2):
+                with gr.Column(scale=2, min_width=380):
                     source = gr.Radio(sources, value=sources[0], label="Tasks")
                     picker = gr.Dropdown(labels.get(sources[0], []),
                                          value=(labels.get(sources[0]) or [None])[0],
@@ -258,23 +257,27 @@ def build_studio(config: StudioConfig):
                     with gr.Row():
                         run_button = gr.Button("Run", variant="primary")
                         stop_button = gr.Button("Stop", variant="stop")
-                    chat = gr.Chatbot(label="The run, step by step", height=560,
+                    download = gr.File(label="This run as JSONL (eval's samples format)")
+                with gr.Column(scale=3):
+                    summary = gr.Markdown("*Pick a task and press Run: each step of the loop "
+                                          "appears below as it happens.*")
+                    chat = gr.Chatbot(label="The run, step by step", height=520,
                                       group_consecutive_messages=False)
-                with gr.Column(scale=2):
-                    summary = gr.Markdown()
                     with gr.Tab("Attempt"):
                         code = gr.Code(language="python", label="Current attempt",
                                        interactive=False)
                     with gr.Tab("Diff"):
                         diff = gr.Markdown()
-                    checks = gr.Dataframe(headers=["verdict", "check", "message"],
-                                          label="Checks", wrap=True, interactive=False,
-                                          column_widths=["15%", "45%", "40%"])
-                    traceback = gr.Code(label="Traceback", interactive=False, visible=False)
-                    with gr.Row():
-                        stdout = gr.Textbox(label="stdout", lines=4, max_lines=10)
-                        stderr = gr.Textbox(label="stderr", lines=4, max_lines=10)
-                    download = gr.File(label="This run as JSONL (eval's samples format)")
+                    with gr.Tab("Checks"):
+                        checks = gr.Dataframe(headers=["verdict", "check", "message"],
+                                              wrap=True, interactive=False, show_label=False,
+                                              column_widths=["15%", "45%", "40%"])
+                    with gr.Tab("Output"), gr.Row():
+                        stdout = gr.Textbox(label="stdout", lines=6, max_lines=14)
+                        stderr = gr.Textbox(label="stderr", lines=6, max_lines=14)
+                    with gr.Tab("Traceback"):
+                        traceback = gr.Code(label="Traceback (your failing line marked >>)",
+                                            interactive=False)
             source.change(pick_source, source, [picker, custom_box, prompt])
             picker.change(show_task, picker, prompt)
             studio.load(show_task, picker, prompt)
@@ -310,7 +313,8 @@ def build_studio(config: StudioConfig):
                     r_diff = gr.Markdown()
                     r_checks = gr.Dataframe(headers=["verdict", "check", "message"],
                                             label="Checks", wrap=True, interactive=False)
-                    r_tb = gr.Code(label="Traceback", interactive=False, visible=False)
+                    r_tb = gr.Code(label="Traceback (the failing line marked >>)",
+                                   interactive=False)
                     with gr.Row():
                         r_out = gr.Textbox(label="stdout", lines=3)
                         r_err = gr.Textbox(label="stderr", lines=3)

@@ -97,3 +97,37 @@ def test_run_a_task_then_replay_it(browser, bwrap, tmp_path):
             app.close()
     assert sorted(p.name for p in shots.iterdir())[:4] == ["1-start.png", "2-run.png",
                                                            "3-diff.png", "4-replay.png"]
+
+
+def test_a_visitor_behind_another_sees_their_place_in_the_queue(browser, bwrap, tmp_path):
+    import time
+
+    tasks = load_tasks("builtin")
+    respond = reference_responder(tasks)
+
+    def slow(body):
+        time.sleep(3)
+        return respond(body)
+
+    with ServerDouble(slow) as srv:
+        config = StudioConfig(tasks={"Builtin suite": tasks}, models={"double":
+                              f"openai:{srv.url}"}, sandbox=bwrap, concurrency=1)
+        app = build_studio(config)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        app.queue().launch(prevent_thread_lock=True, server_port=port, quiet=True)
+        try:
+            first, second = (browser.new_page(viewport={"width": 1400, "height": 1000})
+                             for _ in range(2))
+            for page in (first, second):
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                page.get_by_text("A model writes the function").wait_for()
+            first.get_by_role("button", name="Run").click()
+            first.get_by_text("Writing the function · round 0").first.wait_for()
+            second.get_by_role("button", name="Run").click()
+            second.get_by_text("queue").first.wait_for(timeout=10_000)
+            second.screenshot(path=tmp_path / "queued.png")
+            second.get_by_text("Passed").first.wait_for(timeout=60_000)  # its turn came
+        finally:
+            app.close()

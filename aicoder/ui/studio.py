@@ -285,7 +285,8 @@ def build_studio(config: StudioConfig):
             running = run_button.click(
                 run, [source, picker, signature, test, model, mode, rounds, temperature],
                 outputs, concurrency_id="runs", concurrency_limit=config.concurrency,
-                show_progress="minimal")
+                # a visitor waiting behind others sees their place in the queue on the chat
+                show_progress="full", show_progress_on=[summary])
             stop_button.click(None, None, None, cancels=[running])
 
         with gr.Tab("Replay"):

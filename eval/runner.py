@@ -25,12 +25,24 @@ from eval.rundir import RunDir
 from eval.samples import SampleRecord
 from sandbox import ExecutionResult, Limits, Program
 
-__all__ = ["BoundedModel", "BoundedSandbox", "Job", "RunStopped", "Stats", "run_jobs"]
+__all__ = ["BoundedModel", "BoundedSandbox", "Job", "RunStopped", "SampleCancelled", "Stats",
+           "run_jobs"]
 
 
 class RunStopped(Exception):
     """The run stopped before every sample was done (the reason is the message)."""
 
+
+class SampleCancelled(Exception):
+    """A sample waiting for a model or sandbox slot gave up because the run is stopping."""
+
+
+def _acquire(slots: threading.Semaphore, stop: threading.Event | None) -> None:
+    """Take a slot; while waiting, give up as soon as the run stops (a sample queued behind a
+    long prompt must not make Ctrl-C wait for its turn)."""
+    while not slots.acquire(timeout=0.2):
+        if stop is not None and stop.is_set():
+            raise SampleCancelled("the run is stopping")
 
 class _Waits:
     """Seconds each thread spent waiting for a slot: a sample's own time excludes them."""
@@ -51,8 +63,9 @@ class _Waits:
 class BoundedSandbox(_Waits):
     """A sandbox that runs at most ``workers`` programs at once (the others wait)."""
 
-    def __init__(self, sandbox, workers: int) -> None:
+    def __init__(self, sandbox, workers: int, stop: threading.Event | None = None) -> None:
         super().__init__()
+        self.stop = stop
         self.inner = sandbox
         self.name = sandbox.name
         self.workers = max(int(workers), 1)
@@ -64,7 +77,8 @@ class BoundedSandbox(_Waits):
     def run(self, program: Program, limits: Limits | None = None,
             cancel: threading.Event | None = None) -> ExecutionResult:
         asked = time.monotonic()
-        with self._slots:
+        _acquire(self._slots, self.stop)
+        try:
             start = time.monotonic()
             self.add(start - asked)
             result = self.inner.run(program, limits, cancel)
@@ -72,13 +86,17 @@ class BoundedSandbox(_Waits):
                 self.executions += 1
                 self.busy_s += time.monotonic() - start
             return result
+        finally:
+            self._slots.release()
 
 
 class BoundedModel(ChatModel, _Waits):
     """A model with at most ``concurrency`` streams in flight; counts tokens for the bar."""
 
-    def __init__(self, model: ChatModel, concurrency: int) -> None:
+    def __init__(self, model: ChatModel, concurrency: int,
+                 stop: threading.Event | None = None) -> None:
         _Waits.__init__(self)
+        self.stop = stop
         self.inner = model
         self.spec = model.spec
         self.concurrency = max(min(int(concurrency), model.concurrency), 1)
@@ -89,9 +107,12 @@ class BoundedModel(ChatModel, _Waits):
     def stream(self, messages: list[Message], params: GenerationParams | None = None,
                cancel: threading.Event | None = None) -> Generator[str, None, Completion]:
         asked = time.monotonic()
-        with self._slots:
+        _acquire(self._slots, self.stop)
+        try:
             self.add(time.monotonic() - asked)
             completion = yield from self.inner.stream(messages, params, cancel)
+        finally:
+            self._slots.release()
         with self._lock:
             self.completion_tokens += completion.completion_tokens
         return completion

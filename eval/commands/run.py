@@ -86,7 +86,14 @@ def run(args: argparse.Namespace) -> int:
     from aicoder.models import GenerationParams, load_model
     from eval.report import write_report
     from eval.rundir import RunDir
-    from eval.runner import BoundedModel, BoundedSandbox, Job, RunStopped, run_jobs
+    from eval.runner import (
+        BoundedModel,
+        BoundedSandbox,
+        Job,
+        RunStopped,
+        SampleCancelled,
+        run_jobs,
+    )
     from eval.samples import record_from_steps
     from sandbox import Limits
 
@@ -94,12 +101,13 @@ def run(args: argparse.Namespace) -> int:
         raise AICoderError("--samples must be at least 1")
     tasks, source_sha = select(args)
     env = resolve_env(args)
-    sandbox = BoundedSandbox(make_sandbox(args, env), args.workers)
+    stop = threading.Event()  # set on Ctrl-C: queued samples give up at once
+    sandbox = BoundedSandbox(make_sandbox(args, env), args.workers, stop)
     skipped = skip_reasons(tasks, source_sha, env.name, exclude=args.exclude,
                            check_hub=not args.no_skip)
     runnable = [t for t in tasks if t.task_id not in skipped]
     model = load_model(args.model)
-    bounded = BoundedModel(model, args.concurrency)
+    bounded = BoundedModel(model, args.concurrency, stop)
     config = _config(args, model.spec, tasks, source_sha, env, sandbox.name)
     rundir = RunDir(args.out, config).open(fresh=args.fresh)
     rundir.write_skipped(skipped)
@@ -128,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
                     return None  # closing `events` cancels the model stream and the sandbox
                 if isinstance(event, Step):
                     steps.append(event)
+        except SampleCancelled:
+            return None
         finally:
             events.close()
         return record_from_steps(job.task_id, job.sample, steps,
@@ -144,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         bar = _RunProgress(len(jobs), len(jobs) - len(todo), rundir, bounded)
         try:
             run_jobs(todo, work, rundir, threads=bounded.concurrency + sandbox.workers,
-                     on_record=bar.update_record)
+                     on_record=bar.update_record, stop=stop)
         except RunStopped as exc:
             bar.close()
             print(f"error: the model stopped answering: {exc}\n{len(rundir.done)} of "

@@ -293,3 +293,46 @@ def test_time_waiting_for_a_slot_is_not_the_samples_own(builtin, tmp_path):
     report = json.loads((tmp_path / "q" / "report.json").read_text())
     assert report["queued_seconds_per_sample"] > 0
     assert report["seconds_per_sample"] < max(r.duration_s for r in records)
+
+
+def test_a_sample_queued_for_the_model_gives_up_at_once_when_the_run_stops():
+    """Ctrl-C must not wait for every queued sample's turn behind a long prompt."""
+    import time
+
+    from aicoder.models import ChatModel, Completion
+    from eval.runner import BoundedModel, SampleCancelled
+
+    release = threading.Event()
+
+    class Busy(ChatModel):
+        concurrency = 1
+
+        def stream(self, messages, params=None, cancel=None):
+            release.wait(10)  # a long prompt being processed
+            yield "x"
+            return Completion(text="x")
+
+    stop = threading.Event()
+    model = BoundedModel(Busy(), 1, stop)
+    holder = threading.Thread(target=lambda: list(model.stream([])), daemon=True)
+    holder.start()
+    time.sleep(0.2)
+    outcome = {}
+
+    def queued():
+        try:
+            list(model.stream([]))
+            outcome["result"] = "ran"
+        except SampleCancelled:
+            outcome["result"] = "cancelled"
+        outcome["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=queued, daemon=True)
+    waiter.start()
+    time.sleep(0.3)
+    stopped = time.monotonic()
+    stop.set()
+    waiter.join(5)
+    assert outcome["result"] == "cancelled" and outcome["at"] - stopped < 1.0
+    release.set()
+    holder.join(5)

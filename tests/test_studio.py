@@ -203,3 +203,20 @@ def test_the_diff_shows_what_changed():
     text = diff_markdown("x = 1\n", "x = 2\n")
     assert "-x = 1" in text and "+x = 2" in text and text.startswith("```diff")
     assert json.dumps(text)
+
+
+def test_hostile_code_in_a_custom_task_stays_in_the_sandbox(studio, tmp_path):
+    client, _ = studio
+    canary = tmp_path / "canary"
+    signature = 'def probe():\n    """Nothing."""\n'
+    test = ("def test_probe():\n"
+            "    import os, signal\n"
+            f"    open({str(canary)!r}, 'w').write('escaped')\n"
+            "    os.kill(os.getppid(), signal.SIGKILL)\n"
+            "    assert probe() is None\n")
+    _, final = _run(client, None, source="Write your own", signature=signature, test=test,
+                    mode="direct")
+    assert "Not passed" in _text(final[0][-1])
+    assert not canary.exists()
+    _, final = _run(client, "b001_softmax · numpy", mode="direct")  # the app is still up
+    assert "Passed" in _text(final[0][-1])

@@ -6,6 +6,7 @@ eval's files."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import threading
@@ -147,9 +148,20 @@ def test_stop_kills_the_sandbox_run_at_once(builtin, bwrap):
                       "    while True:\n        time.sleep(0.01)\n```")
 
     def sandboxed() -> int:
-        out = subprocess.run(["pgrep", "-fc", "aicoder/harness.py"], capture_output=True,
-                             text=True).stdout.strip()
-        return int(out or 0)
+        """Sandbox processes started by this test's process (not other tests' or runs')."""
+        out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,args="], capture_output=True,
+                             text=True).stdout
+        parent, args = {}, {}
+        for line in out.splitlines():
+            pid, ppid, *rest = line.split(None, 2)
+            parent[int(pid)], args[int(pid)] = int(ppid), (rest or [""])[0]
+        mine = {os.getpid()}
+        changed = True
+        while changed:
+            new = {p for p, pp in parent.items() if pp in mine} - mine
+            changed = bool(new)
+            mine |= new
+        return sum("harness" in args[p] for p in mine if p != os.getpid())
 
     with ServerDouble(loop) as srv:
         config = StudioConfig(tasks={"Builtin suite": builtin},

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.space_app import ROOT, served_app, text_of
 
 
 def rss_mb(pid: int) -> float:
@@ -28,13 +25,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def text_of(message) -> str:
-    content = message["content"]
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return str(content)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,54 +41,33 @@ def main(argv: list[str] | None = None) -> int:
 
     tasks = load_tasks("builtin")[: args.sessions]
     wrong = frozenset(t.task_id for t in tasks[::3])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with ServerDouble(reference_responder(tasks, wrong=wrong)) as server:
-        app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--model",
-                                f"double=openai:{server.url}", "--dataset", "",
-                                "--concurrency", "4"], cwd=ROOT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            client = None
-            for _ in range(120):
-                try:
-                    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                    break
-                except Exception:
-                    time.sleep(0.5)
-            if client is None:
-                print(app.stderr.read()[-2000:], file=sys.stderr)
-                return 1
-            before = rss_mb(app.pid)
-            results: dict[str, dict] = {}
+    with ServerDouble(reference_responder(tasks, wrong=wrong)) as server, served_app(
+            "--model", f"double=openai:{server.url}", "--concurrency", "4") as (app, port, _):
+        before = rss_mb(app.pid)
+        results: dict[str, dict] = {}
 
-            def visit(task) -> None:
-                c = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                start = time.monotonic()
-                out = c.predict("Builtin suite", f"{task.task_id} · {task.framework}", "", "",
-                                "double", args.mode, 1, 0.6, api_name="/run")
-                messages = out[0]
-                results[task.task_id] = {
-                    "seconds": round(time.monotonic() - start, 2),
-                    "own_task": f"**{task.task_id}**" in text_of(messages[0]),
-                    "passed": "✓ Passed" in text_of(messages[-1]),
-                    "expected_pass": task.task_id not in wrong,
-                    "code_is_own": f"def {task.function_name}(" in (out[2] or ""),
-                }
-
+        def visit(task) -> None:
+            c = Client(f"http://127.0.0.1:{port}/", verbose=False)
             start = time.monotonic()
-            threads = [threading.Thread(target=visit, args=(t,)) for t in tasks]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            elapsed = time.monotonic() - start
-            after = rss_mb(app.pid)
-        finally:
-            app.terminate()
-            app.wait(timeout=30)
+            out = c.predict("Builtin suite", f"{task.task_id} · {task.framework}", "", "",
+                            "double", args.mode, 1, 0.6, api_name="/run")
+            messages = out[0]
+            results[task.task_id] = {
+                "seconds": round(time.monotonic() - start, 2),
+                "own_task": f"**{task.task_id}**" in text_of(messages[0]),
+                "passed": "✓ Passed" in text_of(messages[-1]),
+                "expected_pass": task.task_id not in wrong,
+                "code_is_own": f"def {task.function_name}(" in (out[2] or ""),
+            }
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=visit, args=(t,)) for t in tasks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - start
+        after = rss_mb(app.pid)
     finished = len(results)
     mixed = [k for k, r in results.items()
              if not (r["own_task"] and r["code_is_own"] and r["passed"] == r["expected_pass"])]

@@ -1,6 +1,6 @@
 """Time from pressing Run to the first visible step and to the first streamed code token.
 
-    python -m benchmarks.space_latency --model llamacpp:PATH.gguf --runs 3 \\
+    python -m benchmarks.space_latency --model llamacpp:PATH.gguf \\
         --out benchmarks/results/space_latency.json
 
 Starts `python app.py` with the model (default: the embedded default) and, for each task,
@@ -13,22 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def text_of(message) -> str:
-    content = message["content"]
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return str(content)
+from benchmarks.space_app import ROOT, served_app, text_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,31 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="benchmarks/results/space_latency.json")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from gradio_client import Client
-
     from aicoder.models import default_spec
     from aicoder.tasks import load_tasks
 
     spec = args.model or default_spec()
     by_id = {t.task_id: t for t in load_tasks("builtin")}
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--model",
-                            f"model={spec}", "--dataset", ""], cwd=ROOT,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
-    try:
-        client = None
-        for _ in range(240):
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except Exception:
-                time.sleep(0.5)
-        if client is None:
-            return 1
+    with served_app("--model", f"model={spec}", wait_s=300) as (_, _, client):
         for task_id in args.tasks.split(","):
             task = by_id[task_id]
             start = time.monotonic()
@@ -82,9 +54,6 @@ def main(argv: list[str] | None = None) -> int:
                          "first_token_s": round(first_token or -1, 3),
                          "whole_run_s": round(total, 2)})
             print(json.dumps(rows[-1]), flush=True)
-    finally:
-        app.terminate()
-        app.wait(timeout=30)
     warm = rows[1:] or rows
     summary = {"model": spec, "runs": rows,
                "first_run_includes_model_load": True,

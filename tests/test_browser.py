@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
 from aicoder.tasks import load_tasks
-from aicoder.ui.studio import StudioConfig, build_studio
+from aicoder.ui.studio import StudioConfig
 from sandbox import Limits
 from tests.server_double import ServerDouble, reference_responder
+from tests.ui_helpers import serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -49,52 +49,46 @@ def test_run_a_task_then_replay_it(browser, bwrap, tmp_path):
         config = StudioConfig(tasks={"Builtin suite": tasks}, models={"double":
                               f"openai:{srv.url}"}, sandbox=bwrap, runs_dir=runs,
                               limits=Limits(wall_s=30))
-        app = build_studio(config)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        app.queue().launch(prevent_thread_lock=True, server_port=port, quiet=True)
-        try:
+        with serve(config) as url:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-            page.get_by_text("A model writes the function").wait_for()
-            page.screenshot(path=shots / "1-start.png", full_page=True)
+            try:
+                page.goto(url, wait_until="domcontentloaded")
+                page.get_by_text("A model writes the function").wait_for()
+                page.screenshot(path=shots / "1-start.png", full_page=True)
 
-            # pick b002 (the double answers it wrongly: the loop has something to repair)
-            page.get_by_label("Task", exact=True).click()
-            page.get_by_role("option", name="b002_box_iou · python").click()
-            page.get_by_text("def box_iou").first.wait_for()
-            page.get_by_role("button", name="Run").click()
-            page.get_by_text("Writing the function · round 0").first.wait_for(timeout=30_000)
-            page.get_by_text("Not passed").first.wait_for(timeout=60_000)
-            page.get_by_text("Running the checks · round 1").first.wait_for()
-            page.get_by_role("tab", name="Checks").click()
-            page.get_by_text("✗ failed").first.wait_for()
-            page.screenshot(path=shots / "2-run.png", full_page=True)
+                # pick b002 (the double answers it wrongly: the loop has something to repair)
+                page.get_by_label("Task", exact=True).click()
+                page.get_by_role("option", name="b002_box_iou · python").click()
+                page.get_by_text("def box_iou").first.wait_for()
+                page.get_by_role("button", name="Run").click()
+                page.get_by_text("Writing the function · round 0").first.wait_for(timeout=30_000)
+                page.get_by_text("Not passed").first.wait_for(timeout=60_000)
+                page.get_by_text("Running the checks · round 1").first.wait_for()
+                page.get_by_role("tab", name="Checks").click()
+                page.get_by_text("✗ failed").first.wait_for()
+                page.screenshot(path=shots / "2-run.png", full_page=True)
 
-            page.get_by_role("tab", name="Diff").click()
-            page.get_by_text("Same code as the previous attempt").wait_for()
-            page.screenshot(path=shots / "3-diff.png", full_page=True)
+                page.get_by_role("tab", name="Diff").click()
+                page.get_by_text("Same code as the previous attempt").wait_for()
+                page.screenshot(path=shots / "3-diff.png", full_page=True)
 
-            page.get_by_role("tab", name="Replay").click()
-            page.get_by_label("or a run of the server").click()
-            page.get_by_role("option", name="stored").click()
-            page.get_by_text("1 samples loaded").wait_for(timeout=30_000)
-            # the Try tab's chat holds the same titles, hidden now: look at what is visible
-            visible = page.locator("text=Analysing the failure · round 1 >> visible=true")
-            visible.first.wait_for(timeout=30_000)
-            assert page.locator("text=Not passed >> visible=true").count() >= 1
-            page.get_by_role("button", name="◀ Back").click()  # one step back: before the end
-            from playwright.sync_api import expect
+                page.get_by_role("tab", name="Replay").click()
+                page.get_by_label("or a run of the server").click()
+                page.get_by_role("option", name="stored").click()
+                page.get_by_text("1 samples loaded").wait_for(timeout=30_000)
+                # the Try tab's chat holds the same titles, hidden now: look at what is visible
+                visible = page.locator("text=Analysing the failure · round 1 >> visible=true")
+                visible.first.wait_for(timeout=30_000)
+                assert page.locator("text=Not passed >> visible=true").count() >= 1
+                page.get_by_role("button", name="◀ Back").click()  # one step back: before the end
+                from playwright.sync_api import expect
 
-            expect(page.locator("text=Not passed >> visible=true")).to_have_count(0)
-            expect(visible.first).to_be_visible()
-            page.screenshot(path=shots / "4-replay.png", full_page=True)
-        except Exception:
-            page.screenshot(path=shots / "failure.png", full_page=True)
-            raise
-        finally:
-            app.close()
+                expect(page.locator("text=Not passed >> visible=true")).to_have_count(0)
+                expect(visible.first).to_be_visible()
+                page.screenshot(path=shots / "4-replay.png", full_page=True)
+            except Exception:
+                page.screenshot(path=shots / "failure.png", full_page=True)
+                raise
     assert sorted(p.name for p in shots.iterdir())[:4] == ["1-start.png", "2-run.png",
                                                            "3-diff.png", "4-replay.png"]
 
@@ -112,16 +106,11 @@ def test_a_visitor_behind_another_sees_their_place_in_the_queue(browser, bwrap, 
     with ServerDouble(slow) as srv:
         config = StudioConfig(tasks={"Builtin suite": tasks}, models={"double":
                               f"openai:{srv.url}"}, sandbox=bwrap, concurrency=1)
-        app = build_studio(config)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        app.queue().launch(prevent_thread_lock=True, server_port=port, quiet=True)
-        try:
+        with serve(config) as url:
             first, second = (browser.new_page(viewport={"width": 1400, "height": 1000})
                              for _ in range(2))
             for page in (first, second):
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                page.goto(url, wait_until="domcontentloaded")
                 page.get_by_text("A model writes the function").wait_for()
             first.get_by_role("button", name="Run").click()
             first.get_by_text("Writing the function · round 0").first.wait_for()
@@ -129,5 +118,3 @@ def test_a_visitor_behind_another_sees_their_place_in_the_queue(browser, bwrap, 
             second.get_by_text("queue").first.wait_for(timeout=10_000)
             second.screenshot(path=tmp_path / "queued.png")
             second.get_by_text("Passed").first.wait_for(timeout=60_000)  # its turn came
-        finally:
-            app.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -16,18 +15,13 @@ import pytest
 
 from aicoder.agents import SampleRecord
 from aicoder.tasks import load_tasks
-from aicoder.ui.studio import StudioConfig, build_studio, load_run_samples, read_leaderboard
+from aicoder.ui.studio import StudioConfig, load_run_samples, read_leaderboard
 from aicoder.ui.transcript import Transcript, diff_markdown
 from sandbox import Limits
 from tests.server_double import ServerDouble, reference_responder
+from tests.ui_helpers import serve
 
 pytestmark = pytest.mark.usefixtures("bwrap")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +41,8 @@ def studio(builtin, bwrap, tmp_path_factory):
                                       "down": "openai:http://127.0.0.1:9"},
                               sandbox=bwrap, runs_dir=runs, limits=Limits(wall_s=30),
                               concurrency=4)
-        app = build_studio(config)
-        port = _free_port()
-        app.queue().launch(prevent_thread_lock=True, server_port=port, quiet=True)
-        try:
-            yield Client(f"http://127.0.0.1:{port}/", verbose=False), runs
-        finally:
-            app.close()
+        with serve(config) as url:
+            yield Client(url, verbose=False), runs
 
 
 def _run(client, label, model="double", mode="codergen", rounds=1, source="Builtin suite",
@@ -167,11 +156,8 @@ def test_stop_kills_the_sandbox_run_at_once(builtin, bwrap):
         config = StudioConfig(tasks={"Builtin suite": builtin},
                               models={"double": f"openai:{srv.url}"}, sandbox=bwrap,
                               limits=Limits(wall_s=60))
-        app = build_studio(config)
-        port = _free_port()
-        app.queue().launch(prevent_thread_lock=True, server_port=port, quiet=True)
-        try:
-            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        with serve(config) as url:
+            client = Client(url, verbose=False)
             job = client.submit("Builtin suite", "b001_softmax · numpy", "", "", "double",
                                 "direct", 0, 0.6, api_name="/run")
             deadline = time.monotonic() + 30
@@ -183,8 +169,6 @@ def test_stop_kills_the_sandbox_run_at_once(builtin, bwrap):
             while sandboxed() and time.monotonic() - stopped < 5:
                 time.sleep(0.05)
             assert sandboxed() == 0, "the sandbox run outlived Stop"
-        finally:
-            app.close()
 
 
 def test_replay_and_leaderboard_read_eval_runs(builtin, tmp_path):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aicoder.tasks import Task, load_tasks
 
-__all__ = ["add_exec_options", "add_task_options", "make_sandbox", "resolve_env", "select",
-           "select_tasks", "skip_reasons"]
+__all__ = ["add_exec_options", "add_task_options", "base_config", "make_sandbox", "resolve_env",
+           "select", "select_tasks", "skip_reasons"]
 
 
 def add_task_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -121,3 +121,27 @@ def skip_reasons(tasks: list[Task], source_sha: str, env_name: str, *,
             reasons.setdefault(task_id, why)
         print(f"exclusion list {path}: {len(hits)} of these tasks excluded", file=sys.stderr)
     return reasons
+
+
+def base_config(args: argparse.Namespace, tasks: list[Task], source_sha: str, env,
+                sandbox_name: str) -> dict:
+    """What every run directory's config.json records, whoever wrote it (run, score): the
+    tasks and their hashes, execution settings, the environment, versions and provenance."""
+    import shlex
+
+    from eval.provenance import app_versions, git_commit, now, tasks_sha256
+
+    return {
+        "tasks": args.tasks,
+        "filters": {"domain": args.domain, "framework": args.framework, "ids": args.ids,
+                    "limit": args.limit},
+        "task_ids_sha256": tasks_sha256(tasks), "source_sha256": source_sha,
+        "n_tasks": len(tasks), "timeout_s": args.timeout, "sandbox": sandbox_name,
+        "exclude": args.exclude, "no_skip": args.no_skip,
+        "env": env.name, "env_packages": env.describe()["key_packages"],
+        "versions": {"app": app_versions(), "env": env.packages},
+        "git_commit": git_commit(), "created": now(), "workers": args.workers,
+        # the command that resumes: --fresh would wipe what a resume must keep
+        "command": "python -m eval " + " ".join(shlex.quote(a) for a in args.argv
+                                                if a != "--fresh"),
+    }

@@ -12,7 +12,6 @@ not run. At the end the report is written (``report.json``, ``report.md``, plots
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import threading
 import time
@@ -20,6 +19,7 @@ import time
 from eval.commands.common import (
     add_exec_options,
     add_task_options,
+    base_config,
     make_sandbox,
     resolve_env,
     select,
@@ -59,25 +59,12 @@ def add_parser(sub) -> None:
 
 
 def _config(args, model_spec: str, tasks, source_sha: str, env, sandbox_name: str) -> dict:
-    from eval.provenance import app_versions, git_commit, now, tasks_sha256
-
-    return {
-        "kind": "run", "model": model_spec, "mode": args.mode, "tasks": args.tasks,
-        "filters": {"domain": args.domain, "framework": args.framework, "ids": args.ids,
-                    "limit": args.limit},
-        "task_ids_sha256": tasks_sha256(tasks), "source_sha256": source_sha,
-        "n_tasks": len(tasks), "samples": args.samples, "max_rounds": args.max_rounds,
-        "react_steps": args.react_steps, "max_new_tokens": args.max_new_tokens,
-        "max_tokens": args.max_tokens, "temperature": args.temperature, "top_p": args.top_p,
-        "seed": args.seed, "timeout_s": args.timeout, "sandbox": sandbox_name,
-        "exclude": args.exclude, "no_skip": args.no_skip,
-        "env": env.name, "env_packages": env.describe()["key_packages"],
-        "versions": {"app": app_versions(), "env": env.packages},
-        "git_commit": git_commit(), "created": now(), "workers": args.workers,
-        "concurrency": args.concurrency,
-        "command": "python -m eval " + " ".join(shlex.quote(a) for a in args.argv
-                                                if a != "--fresh"),
-    }
+    return {**base_config(args, tasks, source_sha, env, sandbox_name),
+            "kind": "run", "model": model_spec, "mode": args.mode, "samples": args.samples,
+            "max_rounds": args.max_rounds, "react_steps": args.react_steps,
+            "max_new_tokens": args.max_new_tokens, "max_tokens": args.max_tokens,
+            "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
+            "concurrency": args.concurrency}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shlex
 import sys
 import threading
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 from eval.commands.common import (
     add_exec_options,
     add_task_options,
+    base_config,
     make_sandbox,
     resolve_env,
     select,
@@ -63,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from aicoder.agents import Step, StepKind
     from aicoder.tasks import assemble
     from eval.predictions import authors_program, load_predictions
-    from eval.provenance import app_versions, git_commit, now, tasks_sha256
     from eval.report import write_report
     from eval.rundir import RunDir
     from eval.runner import BoundedSandbox, Job, run_jobs
@@ -86,21 +85,11 @@ def run(args: argparse.Namespace) -> int:
                            check_hub=not args.no_skip)
     runnable = [t for t in tasks if t.task_id not in skipped]
     n_samples = max((len(v) for v in preds.by_task.values()), default=1)
-    config = {
-        "kind": "score", "model": f"predictions:{Path(args.predictions).name}", "mode": "score",
-        "predictions": str(Path(args.predictions).resolve()),
-        "predictions_sha256": _digest(Path(args.predictions)), "compat": args.compat,
-        "tasks": args.tasks, "filters": {"domain": args.domain, "framework": args.framework,
-                                         "ids": args.ids, "limit": args.limit},
-        "task_ids_sha256": tasks_sha256(tasks), "source_sha256": source_sha,
-        "n_tasks": len(tasks), "samples": n_samples, "timeout_s": args.timeout,
-        "exclude": args.exclude, "no_skip": args.no_skip,
-        "sandbox": sandbox.name, "env": env.name, "env_packages": env.describe()["key_packages"],
-        "versions": {"app": app_versions(), "env": env.packages}, "git_commit": git_commit(),
-        "created": now(), "workers": args.workers,
-        "command": "python -m eval " + " ".join(shlex.quote(a) for a in args.argv
-                                                if a != "--fresh"),
-    }
+    config = {**base_config(args, tasks, source_sha, env, sandbox.name),
+              "kind": "score", "model": f"predictions:{Path(args.predictions).name}",
+              "mode": "score", "predictions": str(Path(args.predictions).resolve()),
+              "predictions_sha256": _digest(Path(args.predictions)), "compat": args.compat,
+              "samples": n_samples}
     rundir = RunDir(args.out, config).open(fresh=args.fresh)
     rundir.write_skipped(skipped)
     rundir.write_tasks(tasks)

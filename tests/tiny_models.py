@@ -22,7 +22,7 @@ CORPUS = [
 ] * 20
 
 
-def build_tokenizer(folder: Path):
+def build_tokenizer(folder: Path, corpus: list[str] | None = None, vocab_size: int = 300):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -30,8 +30,8 @@ def build_tokenizer(folder: Path):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(CORPUS, trainers.BpeTrainer(
-        vocab_size=300, special_tokens=specials,
+    tok.train_from_iterator(corpus or CORPUS, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|end|>",
                                    pad_token="<|pad|>")
@@ -40,17 +40,21 @@ def build_tokenizer(folder: Path):
     return fast
 
 
-def build_tiny_llama(folder: Path, seed: int = 0) -> Path:
-    """A random tiny Llama and its tokenizer in ``folder``."""
+def build_tiny_llama(folder: Path, seed: int = 0, corpus: list[str] | None = None,
+                     vocab_size: int = 300, max_positions: int = 512,
+                     init_std: float = 0.02) -> Path:
+    """A random tiny Llama and its tokenizer (trained on ``corpus``) in ``folder``."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = build_tokenizer(folder)
+    tokenizer = build_tokenizer(folder, corpus, vocab_size)
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False)
+                         max_position_embeddings=max_positions,
+                         eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False,
+                         initializer_range=init_std)
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
 

@@ -1,0 +1,5 @@
+import sys
+
+from aicoder.train.cli import main
+
+sys.exit(main())

@@ -82,6 +82,8 @@ def test_training_loss_falls_and_the_folder_is_an_adapter(trained, workspace):
     assert summary["completed"] and summary["global_step"] == 3 * -(-summary["train_examples"] // 4)
     assert summary["last_loss"] < summary["first_loss"] - 0.5, summary["log_history"]
     assert summary["eval_loss"] is not None and summary["steps_per_second"] > 0
+    # the loss covers the answers only: fewer tokens than the examples hold, but some
+    assert 0 < summary["loss_tokens_per_epoch"] < summary["tokens_per_epoch"] * 0.8
     for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json",
                  "README.md", "decontamination.md"):
         assert (trained / name).is_file(), name

@@ -95,7 +95,8 @@ def render_card(summary: dict, evaluation: dict | None = None, repo: str | None 
         f"| first / last logged loss | {_fmt(summary['first_loss'])} / "
         f"{_fmt(summary['last_loss'])} |",
         f"| eval loss (held out) | {_fmt(summary['eval_loss'])} |",
-        f"| steps/s | {_fmt(summary['steps_per_second'])} on {summary['device']} |",
+        f"| steps/s, tokens/s | {_fmt(summary['steps_per_second'])}, "
+        f"{_fmt(summary.get('tokens_per_second'))} on {summary['device']} |",
         f"| peak memory | {summary['peak_memory_mb']:,.0f} MB "
         f"({'GPU, allocated' if summary['device'] == 'cuda' else 'process RSS'}) |",
         f"| trainable parameters | {summary['trainable_parameters']:,} of "

@@ -174,8 +174,10 @@ def train_command(args: argparse.Namespace, callbacks=()) -> int:
                              "or run `hf auth login`")
     result = train(config, fresh=args.fresh, callbacks=callbacks)
     s = result.summary
-    print(f"adapter: {output} ({size_text(s['adapter_bytes'])}); {s['global_step']} steps, "
-          f"loss {s['first_loss']:.3f} -> {s['last_loss']:.3f}"
+    losses = [h["loss"] for h in s.get("log_history", []) if "loss" in h]
+    loss = (f"loss {losses[0]:.3f} -> {losses[-1]:.3f}" if len(losses) > 1
+            else f"mean loss {s['train_loss']:.3f}" if s.get("train_loss") is not None else "")
+    print(f"adapter: {output} ({size_text(s['adapter_bytes'])}); {s['global_step']} steps, {loss}"
           + (f", eval loss {s['eval_loss']:.3f}" if s.get("eval_loss") is not None else "")
           + f"; {s['steps_per_second']:.2f} steps/s, peak {s['peak_memory_mb']:,.0f} MB")
     _release_memory()

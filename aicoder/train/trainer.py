@@ -309,6 +309,14 @@ def train(config: TrainConfig, *, fresh: bool = False, callbacks: Sequence = (),
         callbacks=[TensorBoardCallback(tb_writer=writer), *callbacks],
     )
     tokens = [len(ids) for ids in trainer.train_dataset["input_ids"]]
+    # the tokens the loss is computed on: the answer's, not the prompt's
+    columns = trainer.train_dataset.column_names
+    if "labels" in columns:  # TRL marks the prompt's positions -100
+        loss_tokens = sum(sum(t != -100 for t in row) for row in trainer.train_dataset["labels"])
+    elif "completion_mask" in columns:
+        loss_tokens = sum(sum(row) for row in trainer.train_dataset["completion_mask"])
+    else:
+        loss_tokens = sum(tokens)
     truncated = sum(n >= config.max_length for n in tokens)
     if truncated:
         log(f"warning: {truncated} of {len(tokens)} examples reach --max-length "
@@ -340,6 +348,9 @@ def train(config: TrainConfig, *, fresh: bool = False, callbacks: Sequence = (),
     tokenizer.save_pretrained(str(output))
 
     history = trainer.state.log_history
+    # TRL counts the non-padding tokens it trained on in this process (not before a resume)
+    trained_tokens = getattr(trainer, "_total_train_tokens", None)
+    runtime = metrics.get("train_runtime")
     losses = [h["loss"] for h in history if "loss" in h]
     summary = {
         "completed": True,
@@ -359,14 +370,18 @@ def train(config: TrainConfig, *, fresh: bool = False, callbacks: Sequence = (),
         "decontamination": ({k: v for k, v in data.report.to_dict().items() if k != "removed"}
                             if data.report else None),
         "tokens_per_epoch": sum(tokens),
+        "loss_tokens_per_epoch": loss_tokens,
         "examples_truncated": truncated,
         "first_loss": losses[0] if losses else None,
         "last_loss": losses[-1] if losses else None,
         "train_loss": metrics.get("train_loss"),
         "eval_loss": metrics.get("eval_loss"),
-        "train_runtime_s": metrics.get("train_runtime"),
+        "train_runtime_s": runtime,
         "wall_s": round(time.monotonic() - started, 2),
         "steps_per_second": metrics.get("train_steps_per_second"),
+        "tokens_trained_this_run": trained_tokens,
+        "tokens_per_second": (round(trained_tokens / runtime, 1)
+                              if trained_tokens and runtime else None),
         "samples_per_second": metrics.get("train_samples_per_second"),
         "peak_memory_mb": round(_peak_memory_mb(device), 1),
         "trainable_parameters": trainable,

@@ -37,7 +37,7 @@ def _help(name: str) -> str:
     default, text = _D[name]
     if isinstance(default, tuple):
         default = ",".join(default)
-    return f"{text} ({default})" if default not in (None, "") else text
+    return text if default in (None, "") or isinstance(default, bool) else f"{text} ({default})"
 
 
 def build_parser() -> argparse.ArgumentParser:

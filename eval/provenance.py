@@ -4,16 +4,14 @@ the project's git commit; and the exclusion lists that ``check-gt`` writes for r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 import time
-from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from aicoder.tasks import Task
+from aicoder.tasks import tasks_sha256
 
 __all__ = ["app_versions", "exclusions_path", "git_commit", "load_exclusions", "now",
            "tasks_sha256"]
@@ -25,16 +23,6 @@ _APP_PACKAGES = ("torch", "transformers", "huggingface-hub", "peft", "llama-cpp-
 
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def tasks_sha256(tasks: Sequence[Task]) -> str:
-    """A hash of the task records themselves (not of a file): the same tasks give the same
-    hash whether they came from the Hub, a local copy or a re-ordered file."""
-    digest = hashlib.sha256()
-    for task in sorted(tasks, key=lambda t: t.task_id):
-        digest.update(json.dumps(task.to_record(), sort_keys=True).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
 
 
 def app_versions() -> dict[str, str]:

@@ -10,7 +10,7 @@ from aicoder.tasks.loaders import (
     load_jsonl,
     load_tasks,
 )
-from aicoder.tasks.task import RECORD_FIELDS, Task
+from aicoder.tasks.task import RECORD_FIELDS, Task, tasks_sha256
 
 __all__ = [
     "HUB_DATASET",
@@ -25,4 +25,5 @@ __all__ = [
     "load_tasks",
     "reference_program",
     "sanitize",
+    "tasks_sha256",
 ]

@@ -13,7 +13,10 @@ A record has eight string fields::
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import re
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from pydantic import BaseModel, Field
@@ -21,7 +24,7 @@ from pydantic import BaseModel, Field
 from aicoder.errors import TaskFormatError
 from aicoder.tasks.domains import classify
 
-__all__ = ["RECORD_FIELDS", "Task"]
+__all__ = ["RECORD_FIELDS", "Task", "tasks_sha256"]
 
 RECORD_FIELDS = ("path", "content", "function_import", "function_code", "test_function_code",
                  "call_test_function_code", "instruct", "answer")
@@ -111,6 +114,16 @@ class Task(BaseModel, frozen=True):
             "instruct": self.prompt,
             "answer": self.reference,
         }
+
+
+def tasks_sha256(tasks: Sequence[Task]) -> str:
+    """A hash of the task records themselves (not of a file): the same tasks give the same
+    hash whether they came from the Hub, a local copy or a re-ordered file."""
+    digest = hashlib.sha256()
+    for task in sorted(tasks, key=lambda t: t.task_id):
+        digest.update(json.dumps(task.to_record(), sort_keys=True).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
 
 
 def _first_def(code: str, where: str, field: str) -> str:

@@ -8,15 +8,13 @@ loss on the completion tokens only.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import re
 
 from aicoder.prompts import render
 from aicoder.tasks import Task
 
-__all__ = ["answer_text", "data_sha256", "split_validation", "to_example"]
+__all__ = ["answer_text", "split_validation", "to_example"]
 
 _MARKER = re.compile(r"^# (function_import|function_code) -+[ \t]*\n?", re.MULTILINE)
 
@@ -48,12 +46,3 @@ def split_validation(tasks: list[Task], fraction: float, seed: int
     held = set(random.Random(seed).sample(range(len(tasks)), count))
     return ([t for i, t in enumerate(tasks) if i not in held],
             [t for i, t in enumerate(tasks) if i in held])
-
-
-def data_sha256(tasks: list[Task]) -> str:
-    """Hash of the records trained on, in order (the model card's data hash)."""
-    digest = hashlib.sha256()
-    for task in tasks:
-        digest.update(json.dumps(task.to_record(), sort_keys=True).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from aicoder.train.card import EVAL_FILE, size_text, write_card
-from aicoder.train.trainer import SUMMARY_FILE, TrainError
+from aicoder.train.trainer import SUMMARY_FILE, TrainError, first_line
 
 __all__ = ["evaluate", "merge", "push", "push_files"]
 
@@ -81,7 +81,7 @@ def push(output: Path, repo: str, *, private: bool = False, log=print) -> str:
                                  commit_message="AICoder LoRA adapter",
                                  ignore_patterns=PUSH_IGNORE)
     except HfHubHTTPError as exc:
-        raise TrainError(f"the Hub refused the push to {repo}: {str(exc).splitlines()[0]}"
+        raise TrainError(f"the Hub refused the push to {repo}: {first_line(exc)}"
                          ) from exc
     except OSError as exc:
         raise TrainError(f"cannot reach the Hub to push {repo}: {exc}") from exc

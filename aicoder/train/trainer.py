@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aicoder.errors import AICoderError
-from aicoder.tasks import load_tasks
+from aicoder.tasks import Task, load_tasks, tasks_sha256
 from aicoder.train.config import TrainConfig
-from aicoder.train.data import data_sha256, split_validation, to_example
+from aicoder.train.data import split_validation, to_example
 from aicoder.train.decontam import DecontamReport, decontaminate
 
-__all__ = ["TrainError", "TrainResult", "last_checkpoint", "prepare_data", "resolve_precision",
+__all__ = ["TrainError", "TrainResult", "first_line", "last_checkpoint", "prepare_data", "resolve_precision",
            "train"]
 
 STATE_FILE = "train_state.json"
@@ -42,8 +42,8 @@ class TrainError(AICoderError):
 
 @dataclass
 class PreparedData:
-    train: list  # Task
-    validation: list  # Task
+    train: list[Task]
+    validation: list[Task]
     report: DecontamReport | None
     sha256: str
     source_records: int
@@ -87,7 +87,7 @@ def prepare_data(config: TrainConfig, log: Callable[[str], None] = print) -> Pre
     if not tasks:
         raise TrainError(f"no training records left from {config.data}")
     train_tasks, validation = split_validation(tasks, config.val_fraction, config.seed)
-    return PreparedData(train_tasks, validation, report, data_sha256(tasks), source_records)
+    return PreparedData(train_tasks, validation, report, tasks_sha256(tasks), source_records)
 
 
 def resolve_precision(config: TrainConfig) -> tuple[str, str]:
@@ -166,7 +166,7 @@ def _load_model(config: TrainConfig, device: str, precision: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.base)
     except (OSError, ValueError) as exc:
-        raise TrainError(f"cannot load the tokenizer of {config.base}: {_first_line(exc)}"
+        raise TrainError(f"cannot load the tokenizer of {config.base}: {first_line(exc)}"
                          ) from exc
     if not getattr(tokenizer, "chat_template", None):
         raise TrainError(f"{config.base} has no chat template: fine-tune an instruct model")
@@ -185,13 +185,13 @@ def _load_model(config: TrainConfig, device: str, precision: str):
     try:
         model = AutoModelForCausalLM.from_pretrained(config.base, **kwargs)
     except (OSError, ValueError) as exc:
-        raise TrainError(f"cannot load the model {config.base}: {_first_line(exc)}") from exc
+        raise TrainError(f"cannot load the model {config.base}: {first_line(exc)}") from exc
     if not config.qlora:
         model.to(device)
     return model, tokenizer
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -335,7 +335,7 @@ def train(config: TrainConfig, *, fresh: bool = False, callbacks: Sequence = (),
         result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     except ValueError as exc:
         if "checkpoint" in str(exc).lower():
-            raise TrainError(f"cannot resume from {resume}: {_first_line(exc)} "
+            raise TrainError(f"cannot resume from {resume}: {first_line(exc)} "
                              f"(pass --fresh to start over)") from exc
         raise
     finally:

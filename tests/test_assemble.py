@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from aicoder.tasks import assemble, extract_code, load_builtin, reference_program, sanitize
 from sandbox import Status
-from tests.conftest import MODEL_ANSWERS, V3_DIR
+from tests.conftest import MINI_AUTHORS, MODEL_ANSWERS, V3_DIR
 
 FUNC = "def box_iou(a, b):\n    return 0.5\n"
 
@@ -119,6 +119,7 @@ def test_prose_around_a_fenced_function_never_leaks_in(before, after, lang):
     assert extract_code(answer, "box_iou").strip() == FUNC.strip()
 
 
+@pytest.mark.shared_data(MODEL_ANSWERS)
 def test_real_small_model_answers_assemble(builtin):
     """Qwen2.5-Coder answers (plain chat and prefilled), verbatim."""
     rows = [json.loads(line) for line in MODEL_ANSWERS.read_text().splitlines()]
@@ -172,10 +173,36 @@ def test_codellama_predictions_assemble(v3_tasks):
     assert compiles / total > 0.9, compiles
 
 
-def test_reference_program_is_the_record_program(v3_tasks):
-    for task in v3_tasks:
+def test_authors_layout_body_completions_assemble(mini_tasks):
+    """The project's own files in the authors' layout: each body completion, with the tail a
+    completion model went on to write, becomes a program of the task's function and test."""
+    by_path = {t.path: t for t in mini_tasks.values()}
+    seen = 0
+    for path in sorted(MINI_AUTHORS.glob("*.json")):
+        if not path.read_text().strip():
+            continue  # the 0-byte file of the layout
+        record = json.loads(path.read_text())
+        task = by_path[record["path"]]
+        program = assemble(task, record["prediction"])
+        assert program.entry == task.test_entry and program.test == task.test_code
+        compile(program.candidate, "candidate.py", "exec")
+        assert task.function_name in _defs(program.candidate)
+        seen += 1
+    assert seen == 5
+
+
+def _reference_is_the_record_program(tasks) -> None:
+    for task in tasks:
         program = reference_program(task)
         assert program.text(task.call).replace("\n", "") == task.content.replace("\n", "")
+
+
+def test_reference_program_is_the_record_program(v3_tasks):
+    _reference_is_the_record_program(v3_tasks)
+
+
+def test_reference_program_is_the_projects_record_program(mini_tasks):
+    _reference_is_the_record_program(mini_tasks.values())
 
 
 def test_line_numbers_survive_assembly(builtin, bwrap):

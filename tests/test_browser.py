@@ -13,6 +13,7 @@ import pytest
 from aicoder.tasks import load_tasks
 from aicoder.ui.studio import StudioConfig
 from sandbox import Limits
+from tests.conftest import in_ci
 from tests.server_double import ServerDouble, reference_responder
 from tests.ui_helpers import serve
 
@@ -22,7 +23,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail("CI must run the browser test: install chromium (apt)")
         pytest.skip("no /usr/bin/chromium")
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -9,6 +9,47 @@ import pytest
 from eval.cli import main
 from eval.commands.check_gt import explain
 from sandbox import ExecutionResult, Status, TracebackInfo
+from tests.conftest import MINI_JSONL, MINI_PREDICTIONS
+
+
+def test_tasks_lists_and_filters_the_projects_records(capsys):
+    assert main(["tasks", "--tasks", str(MINI_JSONL)]) == 0
+    out = capsys.readouterr().out
+    # f80004 loads a Hub model, and the test's cache is empty
+    assert "6 tasks, 5 can run here" in out and out.count("no: needs ") == 1
+    assert main(["tasks", "--tasks", str(MINI_JSONL), "--framework", "pytorch"]) == 0
+    out = capsys.readouterr().out
+    assert "1 tasks, 1 can run here" in out and "masked_mean_pooling" in out
+
+
+def test_check_gt_on_the_projects_records_and_its_exclusions(capsys, tmp_path, bwrap,
+                                                            monkeypatch):
+    """Each outcome a reference can have here, explained; the failing and the vacuous ones
+    are excluded by score afterwards, the skipped one is not (prefetch can bring its model)."""
+    # an exclusion list of its own: other tests score the same records without one
+    monkeypatch.setenv("AICODER_HOME", str(tmp_path / "aicoder-home"))
+    report_path = tmp_path / "gt.json"
+    assert main(["check-gt", "--tasks", str(MINI_JSONL), "--env", "app",
+                 "--out", str(report_path)]) == 0
+    out = capsys.readouterr().out
+    assert "6 references: 5 run in" in out and "1 skipped" in out
+    rows = {r["task_id"]: r for r in json.loads(report_path.read_text())["rows"]}
+    assert {k: r["status"] for k, r in rows.items()} == {
+        "f80001_min_max_normalize": "passed", "f80002_masked_mean_pooling": "passed",
+        "f80003_load_label_names": "vacuous", "f80004_classify_sentiment": "skipped",
+        "f80005_fit_linear_trend": "passed", "f80006_count_words": "failed"}
+    assert rows["f80002_masked_mean_pooling"]["checks"] == 3
+    assert rows["f80006_count_words"]["checks_executed"] == 3
+    assert "vacuous references (excluded): f80003_load_label_names" in out
+    assert "exclusion list (2 tasks" in out
+
+    run_dir = tmp_path / "scored"
+    assert main(["score", "--tasks", str(MINI_JSONL), "--predictions", str(MINI_PREDICTIONS),
+                 "--env", "app", "--out", str(run_dir)]) == 0
+    skipped = json.loads((run_dir / "report.json").read_text())["skipped"]
+    assert set(skipped) == {"f80003_load_label_names", "f80004_classify_sentiment",
+                            "f80006_count_words"}
+    assert "reference failed" in skipped["f80006_count_words"]
 
 
 def test_tasks_lists_and_filters(capsys, v3_jsonl):

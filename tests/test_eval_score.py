@@ -10,6 +10,7 @@ from aicoder.tasks import load_tasks
 from eval.cli import main
 from eval.predictions import authors_program, cut_at_def, load_predictions
 from eval.rundir import load_samples
+from tests.conftest import MINI_AUTHORS, MINI_JSONL, MINI_PREDICTIONS
 
 pytestmark = pytest.mark.usefixtures("bwrap")
 
@@ -118,3 +119,60 @@ def test_scores_the_shared_codellama_predictions(tmp_path, v3_jsonl, capsys):
     assert record.compat.program == authors_program(task, json.loads(
         next(p for p in folder.iterdir() if p.stat().st_size and "f00016" in p.read_text()
              ).read_text())["prediction"])
+
+
+def test_the_projects_authors_layout_both_verdicts_and_report(tmp_path, capsys):
+    """The project's own records and authors'-layout predictions (tests/data): every verdict
+    kind, both criteria side by side, and `report` on the result."""
+    out = tmp_path / "run"
+    assert main(["score", "--tasks", str(MINI_JSONL), "--predictions", str(MINI_AUTHORS),
+                 "--compat", "authors", "--env", "app", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "1 empty prediction files" in err
+    records = {r.task_id: r for r in load_samples(out / "samples.jsonl")[0]}
+    # right, with a next function after it that the authors' cut removes
+    assert records["f80001_min_max_normalize"].passed
+    assert records["f80001_min_max_normalize"].compat.passed
+    # the mask is ignored: only the padded case fails, so SR@Any holds and SR@All does not
+    pooling = records["f80002_masked_mean_pooling"]
+    assert pooling.status == "failed" and not pooling.compat.passed
+    assert (pooling.checks_passed, pooling.checks_total) == (2, 3)
+    # the test catches the missing file and checks nothing: the authors pass it, we do not
+    assert records["f80003_load_label_names"].status == "vacuous"
+    assert records["f80003_load_label_names"].compat.passed
+    # right, but a log line with "Error" on stderr fails the authors' criterion
+    trend = records["f80005_fit_linear_trend"]
+    assert trend.passed and not trend.compat.passed and trend.compat.stderr_has_error
+    assert records["f80006_count_words"].status == "missing"
+    assert "f80004_classify_sentiment" not in records  # its Hub model is not cached: skipped
+    report = json.loads((out / "report.json").read_text())
+    assert report["n_tasks"] == 6 and report["n_skipped"] == 1 and report["n_scored"] == 5
+    assert "distilbert" in report["skipped"]["f80004_classify_sentiment"]
+    assert report["sr_all"] == pytest.approx(2 / 5) and report["sr_any"] == pytest.approx(3 / 5)
+    assert report["n_vacuous"] == 1
+    assert report["compat"]["n"] == 4 and report["compat"]["agree"] == 2
+    assert sorted(d["task_id"] for d in report["compat"]["disagree"]) == [
+        "f80003_load_label_names", "f80005_fit_linear_trend"]
+
+    # `report` reads the run again and writes the same numbers, with its plots
+    assert main(["report", str(out)]) == 0
+    again = json.loads((out / "report.json").read_text())
+    assert (again["sr_all"], again["sr_any"], again["n_skipped"]) == (
+        report["sr_all"], report["sr_any"], report["n_skipped"])
+    assert (out / "report.md").is_file() and (out / "repair_curve.png").stat().st_size > 0
+
+
+def test_the_projects_jsonl_predictions(tmp_path):
+    """Fenced functions with prose, body completions, several samples of one task."""
+    out = tmp_path / "run"
+    assert main(["score", "--tasks", str(MINI_JSONL), "--predictions", str(MINI_PREDICTIONS),
+                 "--env", "app", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    per_task = report["per_task"]
+    assert per_task["f80001_min_max_normalize"]["samples"] == 2
+    assert per_task["f80001_min_max_normalize"]["samples_passed"] == 1
+    assert per_task["f80002_masked_mean_pooling"]["samples_passed"] == 1
+    assert per_task["f80005_fit_linear_trend"]["samples_passed"] == 0
+    # f80003 and f80006 have no prediction (missing, scored 0); f80004 is skipped
+    assert report["n_scored"] == 5
+    assert report["pass_at_k"]["1"] == pytest.approx((0.5 + 1 + 0 + 0 + 0) / 5)

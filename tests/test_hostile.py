@@ -24,42 +24,96 @@ def run(sandbox, candidate: str, test: str, limits: Limits = QUICK):
     return sandbox.run(Program(candidate=candidate, test=test, entry="test_attack"), limits)
 
 
-def test_network_is_unreachable(isolated):
-    """Even loopback of the host is another network: a server here sees no connection."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.settimeout(0.2)
-    port = server.getsockname()[1]
-    accepted = []
+class Listener:
+    """A listener of the test's own on a loopback address, recording what it accepts."""
 
-    def accept():
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not accepted:
+    def __init__(self, family: int, host: str) -> None:
+        self.server = socket.socket(family)
+        self.server.bind((host, 0))
+        self.server.listen(4)
+        self.server.settimeout(0.2)
+        self.address = self.server.getsockname()[:2]
+        self.accepted: list = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
             try:
-                accepted.append(server.accept())
-            except TimeoutError:
+                self.accepted.append(self.server.accept())
+            except OSError:  # the accept timeout included
                 continue
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.server.close()
+
+
+def test_the_hosts_loopback_listeners_are_unreachable(isolated):
+    """Even the host's loopback is another network: the test's own listeners on 127.0.0.1 and
+    ::1 see no connection, whatever the program tries (TCP, UDP, by name)."""
+    listeners = [Listener(socket.AF_INET, "127.0.0.1")]
+    if socket.has_ipv6:
+        try:
+            listeners.append(Listener(socket.AF_INET6, "::1"))
+        except OSError:
+            pass  # no IPv6 loopback on this host
+    targets = [listener.address for listener in listeners]
     cand = (
-        "import socket, urllib.request\n"
+        "import socket\n"
         "def attack():\n"
         "    reached = []\n"
-        f"    for host, port in [('127.0.0.1', {port}), ('1.1.1.1', 80), ('huggingface.co', 443)]:\n"
+        f"    for host, port in {targets!r} + [('localhost', {targets[0][1]})]:\n"
         "        try:\n"
         "            socket.create_connection((host, port), timeout=2).close()\n"
         "            reached.append(host)\n"
         "        except OSError:\n"
         "            pass\n"
+        "        try:\n"
+        "            family = socket.AF_INET6 if ':' in host else socket.AF_INET\n"
+        "            u = socket.socket(family, socket.SOCK_DGRAM)\n"
+        "            u.sendto(b'x', (host, port))\n"
+        "            u.close()\n"
+        "        except OSError:\n"
+        "            pass\n"
         "    return reached\n"
     )
-    result = run(isolated, cand, "def test_attack():\n    assert attack() != []\n")
-    thread.join()
-    server.close()
+    try:
+        result = run(isolated, cand, "def test_attack():\n    assert attack() != []\n")
+    finally:
+        for listener in listeners:
+            listener.close()
     assert result.status is Status.FAILED, result.reason
-    assert accepted == []
+    assert [listener.accepted for listener in listeners] == [[] for _ in listeners]
+
+
+def test_there_is_no_route_out(isolated):
+    """No packet is sent to find out: the sandbox's interfaces are loopback only, and it has no
+    route (default or other) through any other interface, in IPv4 or IPv6."""
+    cand = (
+        "import socket\n"
+        "def interfaces():\n"
+        "    return sorted(name for _, name in socket.if_nameindex())\n"
+        "def routes():\n"
+        "    found = []\n"
+        "    for table in ('/proc/net/route', '/proc/net/ipv6_route'):\n"
+        "        try:\n"
+        "            lines = open(table).read().splitlines()\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        if table.endswith('/route'):\n"
+        "            lines = lines[1:]  # the IPv4 table has a header\n"
+        "        found += [line.split()[0] if table.endswith('/route') else line.split()[-1]\n"
+        "                  for line in lines if line.strip()]\n"
+        "    return [dev for dev in found if dev != 'lo']\n"
+    )
+    test = ("def test_attack():\n"
+            "    assert interfaces() == ['lo'], interfaces()\n"
+            "    assert routes() == [], routes()\n")
+    result = run(isolated, cand, test)
+    assert result.status is Status.PASSED, (result.reason, [c.message for c in result.checks])
 
 
 def test_cannot_write_outside_tmp(isolated, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -97,3 +98,47 @@ def test_an_unreadable_cache_is_refused_with_the_fix(tmp_path, bwrap):
     cache.mkdir(mode=0o700)
     with pytest.raises(SandboxUnavailable, match="chmod -R a\\+rX"):
         get_sandbox("bwrap", hf_cache=cache)
+
+
+def _venv_through_a_symlink(tmp_path) -> str:
+    """The interpreter of this venv, reached through a symlink to the venv's directory (as a
+    user's `.venv -> /data/venvs/aicoder` is)."""
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("the tests do not run in a venv")
+    link = tmp_path / "venv-link"
+    link.symlink_to(os.path.realpath(sys.prefix), target_is_directory=True)
+    return str(link / "bin" / os.path.basename(sys.executable))
+
+
+def test_a_venv_reached_through_a_symlink_sees_its_packages(tmp_path, bwrap):
+    from sandbox.backends.bwrap import BwrapSandbox
+
+    sandbox = BwrapSandbox(python=_venv_through_a_symlink(tmp_path), hf_cache=False)
+    assert sandbox.interpreter.executable.startswith(os.path.realpath(sys.prefix))
+    result = sandbox.run(Program(
+        candidate="import numpy, sys\ndef where():\n    return sys.prefix, numpy.__file__\n",
+        test=f"def test_where():\n    prefix, numpy_file = where()\n"
+             f"    assert prefix == {os.path.realpath(sys.prefix)!r}, prefix\n"
+             f"    assert numpy_file.startswith(prefix), numpy_file\n",
+        entry="test_where"), Limits(wall_s=60))
+    assert result.status is Status.PASSED, (result.reason, [c.message for c in result.checks])
+
+
+def test_an_interpreter_that_loses_its_venv_inside_is_refused_at_startup(tmp_path, monkeypatch,
+                                                                       bwrap):
+    """Started by the symlinked path with only its bin/ bound (what the sandbox did before),
+    the venv's python runs as the base interpreter without the venv's packages: the startup
+    probe says so, before any task could be scored as the model's ModuleNotFoundError."""
+    import dataclasses
+
+    from sandbox.backends import bwrap as module
+
+    python = _venv_through_a_symlink(tmp_path)
+    real = module.resolve_interpreter(python)
+    if real.module is None:
+        pytest.skip("the venv has no light module for the probe to import")
+    lost = dataclasses.replace(real, executable=python, paths=(
+        os.path.dirname(python), *[p for p in real.paths if not p.startswith(real.prefix)]))
+    monkeypatch.setattr(module, "resolve_interpreter", lambda _python: lost)
+    with pytest.raises(SandboxUnavailable, match="does not see its own packages inside"):
+        module.BwrapSandbox(python=python, hf_cache=False)

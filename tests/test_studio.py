@@ -152,21 +152,31 @@ def test_stop_kills_the_sandbox_run_at_once(builtin, bwrap):
             mine |= new
         return sum("harness" in args[p] for p in mine if p != os.getpid())
 
+    def running_the_checks(update) -> bool:
+        return any((m.get("metadata") or {}).get("status") == "pending"
+                   and (m.get("metadata") or {}).get("title", "").startswith("Running the checks")
+                   for m in update[0])
+
+    # The program sleeps far past any wait below: only Stop can end it that soon.
     with ServerDouble(loop) as srv:
         config = StudioConfig(tasks={"Builtin suite": builtin},
                               models={"double": f"openai:{srv.url}"}, sandbox=bwrap,
-                              limits=Limits(wall_s=60))
+                              limits=Limits(wall_s=600))
         with serve(config) as url:
             client = Client(url, verbose=False)
             job = client.submit("Builtin suite", "b001_softmax · numpy", "", "", "double",
                                 "direct", 0, 0.6, api_name="/run")
-            deadline = time.monotonic() + 30
+            # The app's own event: the execute step is shown pending once the code is written.
+            assert any(running_the_checks(update) for update in job), "no execution was shown"
+            # From then on the sandbox process exists until Stop; this loop waits for it to be
+            # seen, however slow the machine (a safety bound only, far below the wall limit).
+            deadline = time.monotonic() + 300
             while sandboxed() == 0 and time.monotonic() < deadline:
-                time.sleep(0.1)
+                time.sleep(0.05)
             assert sandboxed() > 0, "the execution never started"
             job.cancel()
             stopped = time.monotonic()
-            while sandboxed() and time.monotonic() - stopped < 5:
+            while sandboxed() and time.monotonic() - stopped < 120:
                 time.sleep(0.05)
             assert sandboxed() == 0, "the sandbox run outlived Stop"
 

@@ -1,4 +1,5 @@
-"""Task records: loading the shared v3 data, round trips, bad records, the Hub path, builtin."""
+"""Task records: loading the project's own AICoderEval-layout records and the shared v3 data,
+round trips, bad records, the Hub path, builtin."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from aicoder.errors import TaskFormatError, TaskSourceError
 from aicoder.tasks import RECORD_FIELDS, Task, load_builtin, load_hub, load_jsonl, load_tasks
-from tests.conftest import SHARED
+from tests.conftest import MINI_JSONL, SHARED
 
 
 def test_all_241_v3_records_load_and_round_trip(v3_jsonl, v3_tasks):
@@ -19,6 +20,35 @@ def test_all_241_v3_records_load_and_round_trip(v3_jsonl, v3_tasks):
         assert task.to_record() == record
         again = Task.from_record(json.loads(json.dumps(task.to_record())))
         assert again.model_dump(exclude={"source"}) == task.model_dump(exclude={"source"})
+
+
+def test_the_projects_records_load_and_round_trip(mini_tasks):
+    records = [json.loads(line) for line in MINI_JSONL.read_text().splitlines() if line.strip()]
+    assert [t.task_id for t in mini_tasks.values()] == [
+        r["path"].rsplit("/", 1)[1].removesuffix(".py") for r in records]
+    for task, record in zip(mini_tasks.values(), records, strict=True):
+        assert task.to_record() == record
+        again = Task.from_record(json.loads(json.dumps(task.to_record())))
+        assert again.model_dump(exclude={"source"}) == task.model_dump(exclude={"source"})
+        # the prompt plus the answer is the reference function, as in the dataset
+        assert (task.prompt + task.reference).strip() == \
+            (task.imports + task.reference_code).strip()
+
+
+def test_the_projects_record_fields_are_derived(mini_tasks):
+    pooling = mini_tasks["f80002_masked_mean_pooling"]
+    assert pooling.function_name == "masked_mean_pooling"
+    assert pooling.test_entry == "test_masked_mean_pooling"
+    assert pooling.framework == "pytorch"
+    assert pooling.prompt.rstrip().endswith('"""')
+    assert pooling.source.endswith("aicodereval-mini.jsonl:2")
+    assert mini_tasks["f80004_classify_sentiment"].framework == "transformers"
+    assert mini_tasks["f80004_classify_sentiment"].domain == "Natural Language Processing"
+    assert mini_tasks["f80005_fit_linear_trend"].framework == "scikit-learn"
+    # call lines such as `print(test_x())` or an `if __name__` guard still name the test
+    assert all(t.test_entry in t.call for t in mini_tasks.values())
+    assert "__main__" in mini_tasks["f80005_fit_linear_trend"].call
+    assert "print(test_count_words())" in mini_tasks["f80006_count_words"].call
 
 
 def test_v3_fields_are_derived(v3_tasks):
@@ -36,6 +66,7 @@ def test_v3_fields_are_derived(v3_tasks):
     assert all(t.test_entry in t.call for t in v3_tasks)
 
 
+@pytest.mark.shared_data(SHARED / "data" / "aicodereval" / "derived" / "v3_valid_task_metadata.csv")
 def test_domains_agree_with_apibench_metadata(v3_tasks):
     """The derived domain matches the APIBench record the task came from, most of the time."""
     path = SHARED / "data" / "aicodereval" / "derived" / "v3_valid_task_metadata.csv"
@@ -104,8 +135,8 @@ def test_duplicate_ids_and_empty_files_are_errors(tmp_path):
         load_jsonl(empty)
 
 
-def test_task_source_specs(tmp_path, v3_jsonl):
-    assert len(load_tasks(str(v3_jsonl))) == 241
+def test_task_source_specs(tmp_path):
+    assert len(load_tasks(str(MINI_JSONL))) == 6
     assert {t.task_id for t in load_tasks("builtin")} == {t.task_id for t in load_builtin()}
     with pytest.raises(TaskSourceError, match="no tasks at"):
         load_tasks(str(tmp_path / "nope.jsonl"))
@@ -126,11 +157,11 @@ def _fake_hub_cache(hf_home, repo: str, filename: str, text: str) -> None:
     (base / "refs" / "main").write_text(commit)
 
 
-def test_hub_loader_reads_the_cache_offline(tmp_path, monkeypatch, v3_jsonl):
+def test_hub_loader_reads_the_cache_offline(tmp_path, monkeypatch):
     """The real huggingface_hub path, served from a cache laid out on disk (no network)."""
     hf_home = tmp_path / "hf"
     monkeypatch.setenv("HF_HOME", str(hf_home))
-    lines = v3_jsonl.read_text().splitlines()[:5]
+    lines = MINI_JSONL.read_text().splitlines()[:5]
     _fake_hub_cache(hf_home, "vixuowis/AICoderEval", "v5-test-492.jsonl", "\n".join(lines))
     import huggingface_hub.constants as constants
 

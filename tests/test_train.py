@@ -1,7 +1,8 @@
-"""LoRA fine-tuning (`python -m aicoder.train`) on a tiny Llama built offline, with 32 records
-of the shared v3 data: the loss falls, the adapter loads through the product's own model
-spec and changes the output, merging keeps the logits, a killed run resumes from its
-checkpoint, decontamination removes planted duplicates, bad input is one line."""
+"""LoRA fine-tuning (`python -m aicoder.train`) on a tiny Llama built offline, with the
+project's own records (the builtin suite to train on, tests/data to decontaminate against):
+the loss falls, the adapter loads through the product's own model spec and changes the
+output, merging keeps the logits, a killed run resumes from its checkpoint, decontamination
+removes planted duplicates, bad input is one line."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import MINI_JSONL, ROOT
 from tests.tiny_models import build_tiny_llama
 
-TRAIN_LINES = 32
 # lr 1e-2 on a random tiny model: the paper's 1e-4 would move its loss too little to see in 24 steps
-RECIPE = ["--max-length", "512", "--lr", "1e-2", "--save-steps", "8", "--eval-steps", "8",
+RECIPE = ["--max-length", "1024", "--lr", "1e-2", "--save-steps", "8", "--eval-steps", "8",
           "--logging-steps", "2", "--val-fraction", "0.125"]
 
 
@@ -30,16 +30,9 @@ def _planted(record: dict, path: str, edit) -> dict:
     return copy
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory, v3_jsonl):
-    """train.jsonl: 32 v3 records plus two planted copies of test tasks (one exact after
-    normalisation, one near); test.jsonl: 60 other v3 records; a tiny Llama whose tokenizer
-    was trained on v3 code."""
-    from aicoder.prompts import render
-
-    root = tmp_path_factory.mktemp("train")
-    lines = v3_jsonl.read_text().splitlines()
-    test_lines = lines[100:160]
+def _plant(train: list[str], test_lines: list[str]) -> list[str]:
+    """The training records plus two planted copies of test tasks: one exact after
+    normalisation, one near."""
     first, second = json.loads(test_lines[0]), json.loads(test_lines[1])
     exact = _planted(first, "f90001_copied.py",
                      lambda code: code.replace("\n", "\n\n", 1) + "\n# reformatted copy\n")
@@ -49,10 +42,23 @@ def workspace(tmp_path_factory, v3_jsonl):
         return "\n".join(body[: max(4, len(body) * 3 // 4)]) + "\n    extra = None\n"
 
     near = _planted(second, "f90002_edited.py", near_edit)
-    train = [*lines[:TRAIN_LINES], json.dumps(exact), json.dumps(near)]
-    (root / "train.jsonl").write_text("\n".join(train) + "\n")
+    return [*train, json.dumps(exact), json.dumps(near)]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """train.jsonl: the builtin suite's records plus two planted copies of test tasks;
+    test.jsonl: the project's AICoderEval-layout records; a tiny Llama whose tokenizer was
+    trained on their code."""
+    from aicoder.prompts import render
+    from aicoder.tasks import load_builtin
+
+    root = tmp_path_factory.mktemp("train")
+    train = [json.dumps(t.to_record()) for t in load_builtin()]
+    test_lines = MINI_JSONL.read_text().splitlines()
+    (root / "train.jsonl").write_text("\n".join(_plant(train, test_lines)) + "\n")
     (root / "test.jsonl").write_text("\n".join(test_lines) + "\n")
-    corpus = [json.loads(line)["content"] for line in lines[:64]]
+    corpus = [json.loads(line)["content"] for line in train + test_lines]
     corpus += [render("system"), render("generate", prompt="def f():\n    pass")]
     build_tiny_llama(root / "base", corpus=corpus, vocab_size=1000, max_positions=1024,
                      init_std=0.3)
@@ -76,7 +82,7 @@ def trained(workspace):
 def test_training_loss_falls_and_the_folder_is_an_adapter(trained, workspace):
     summary = json.loads((trained / "training.json").read_text())
     report = json.loads((trained / "decontamination.json").read_text())
-    # 34 records less the duplicates (the planted two and real near copies in v3); 1/8 held out
+    # the records less the duplicates (the planted two); 1/8 held out
     assert summary["train_examples"] + summary["validation_examples"] == report["kept"]
     assert summary["validation_examples"] == round(report["kept"] / 8)
     assert summary["completed"] and summary["global_step"] == 3 * -(-summary["train_examples"] // 4)
@@ -103,17 +109,20 @@ def test_decontamination_removed_the_planted_copies(trained):
     removed = {m["train_id"]: (m["kind"], m["test_id"]) for m in report["removed"]}
     assert removed["f90001_copied"][0] == "exact"
     assert removed["f90002_edited"][0] == "near"
-    assert report["train_records"] == TRAIN_LINES + 2
+    from aicoder.tasks import load_builtin
+
+    assert report["train_records"] == len(load_builtin()) + 2
     assert report["kept"] == report["train_records"] - len(report["removed"])
     md = (trained / "decontamination.md").read_text()
     assert "f90001_copied" in md and "f90002_edited" in md
 
 
-def test_decontaminate_exact_near_and_unrelated(v3_tasks):
+def _decontaminates(train: list, test: list) -> None:
+    """An exact copy (comments added) and a near copy (its end rewritten) of one test task are
+    removed, with their kinds; the unrelated training tasks are kept."""
     from aicoder.tasks import Task
     from aicoder.train import decontaminate
 
-    test = v3_tasks[100:120]
     target = test[3]
     renamed = target.reference_code.replace("\n", "\n    # a comment\n", 2)
     exact = Task.from_record({**target.to_record(), "path": "f1_exact.py",
@@ -121,14 +130,24 @@ def test_decontaminate_exact_near_and_unrelated(v3_tasks):
     lines = target.reference_code.splitlines()
     near = Task.from_record({**target.to_record(), "path": "f2_near.py",
                              "function_code": "\n".join([*lines[:-2], "    return None"])})
-    kept, report = decontaminate([*v3_tasks[:10], exact, near], test, ngram=10, threshold=0.5)
+    kept, report = decontaminate([*train, exact, near], test, ngram=10, threshold=0.5)
     kinds = {m.train_id: (m.kind, m.test_id) for m in report.removed}
     assert kinds["f1_exact"] == ("exact", target.task_id)
     assert kinds["f2_near"][0] == "near" and kinds["f2_near"][1] == target.task_id
-    assert [t.task_id for t in kept] == [t.task_id for t in v3_tasks[:10]]
+    assert [t.task_id for t in kept] == [t.task_id for t in train]
     # a stricter threshold keeps the near copy, never the exact one
     _, strict = decontaminate([exact, near], test, threshold=1.0)
     assert [m.train_id for m in strict.removed] == ["f1_exact"]
+
+
+def test_decontaminate_exact_near_and_unrelated(mini_tasks):
+    from aicoder.tasks import load_builtin
+
+    _decontaminates(load_builtin()[:10], list(mini_tasks.values()))
+
+
+def test_decontaminate_exact_near_and_unrelated_on_v3(v3_tasks):
+    _decontaminates(v3_tasks[:10], v3_tasks[100:120])
 
 
 def test_adapter_loads_through_the_model_spec_and_changes_the_output(trained, workspace):
@@ -218,11 +237,10 @@ def test_another_recipe_against_the_folder_is_refused(trained, workspace, capsys
     assert len(err.strip().splitlines()) == 1
 
 
-def test_a_record_missing_a_field_is_rejected_with_its_line(workspace, v3_jsonl, tmp_path,
-                                                            capsys):
+def test_a_record_missing_a_field_is_rejected_with_its_line(workspace, tmp_path, capsys):
     from aicoder.train.cli import main
 
-    lines = v3_jsonl.read_text().splitlines()[:5]
+    lines = MINI_JSONL.read_text().splitlines()[:5]
     broken = json.loads(lines[2])
     del broken["answer"]
     lines[2] = json.dumps(broken)

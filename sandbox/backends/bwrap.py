@@ -28,7 +28,7 @@ from sandbox.backends.base import (
     base_env,
     check_cache_readable,
     hf_cache_dir,
-    interpreter_paths,
+    resolve_interpreter,
 )
 from sandbox.errors import SandboxUnavailable
 from sandbox.types import Limits
@@ -72,7 +72,7 @@ class BwrapSandbox(LocalSandbox):
             self.hf_cache = Path(hf_cache) if hf_cache else None
         if self.hf_cache is not None:
             check_cache_readable(self.hf_cache, uid_differs=self.root)
-        self.python_paths = interpreter_paths(self.python)
+        self.interpreter = resolve_interpreter(self.python)
         self._probe()
 
     def _probe(self) -> None:
@@ -80,11 +80,12 @@ class BwrapSandbox(LocalSandbox):
         launch = self._command(Limits(), probe=True)
         proc = subprocess.run(launch.argv, capture_output=True, text=True, timeout=60,
                               env=launch.env)
-        if proc.returncode != 0 or proc.stdout.strip() != "ok":
+        if proc.returncode != 0 or not proc.stdout.strip():
             detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             raise SandboxUnavailable(
                 f"bubblewrap cannot create a sandbox here ({detail[0]}); on hosts that forbid "
                 "user namespaces run as root, or use the docker backend")
+        self.interpreter.check(proc.stdout, self.name)
 
     def _command(self, limits: Limits, probe: bool = False) -> Launch:
         args = [self.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
@@ -108,7 +109,7 @@ class BwrapSandbox(LocalSandbox):
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
         made: set[str] = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
-        binds = [(p, p) for p in self.python_paths]
+        binds = [(p, p) for p in self.interpreter.paths]
         binds.append((str(HARNESS), HARNESS_INSIDE))
         if self.hf_cache is not None:
             binds.append((str(self.hf_cache), HF_INSIDE))
@@ -130,8 +131,9 @@ class BwrapSandbox(LocalSandbox):
             uid = str(_next_uid())
             args += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+        python = self.interpreter.executable
         if probe:
-            args += [self.python, "-I", "-c", "print('ok')"]
+            args += [python, "-I", "-c", self.interpreter.probe]
         else:
-            args += [self.python, "-I", "-u", HARNESS_INSIDE]
+            args += [python, "-I", "-u", HARNESS_INSIDE]
         return Launch(args, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})

@@ -36,7 +36,7 @@ from sandbox.backends.base import (
     base_env,
     check_cache_readable,
     hf_cache_dir,
-    interpreter_paths,
+    resolve_interpreter,
     request,
     verdict,
 )
@@ -105,7 +105,7 @@ class DockerSandbox(Sandbox):
             self.hf_cache = Path(hf_cache) if hf_cache else None
         if self.hf_cache is not None:
             check_cache_readable(self.hf_cache, uid_differs=True)  # the container runs as nobody
-        self.python_paths = () if image else interpreter_paths(self.python)
+        self.interpreter = None if image else resolve_interpreter(self.python)
         if image is None:
             self._ensure_base_image()
         else:
@@ -144,7 +144,7 @@ class DockerSandbox(Sandbox):
             for rel in SECRET_ETC_FILES:
                 if (Path("/etc") / rel).is_file():
                     mounts.append(ro("/dev/null", f"/etc/{rel}"))
-            mounts += [ro(p, p) for p in self.python_paths]
+            mounts += [ro(p, p) for p in self.interpreter.paths]
             for name in ("lib", "lib32", "lib64", "libx32", "bin"):
                 host = Path("/") / name
                 if host.is_dir() and not host.is_symlink():
@@ -191,7 +191,8 @@ class DockerSandbox(Sandbox):
                 tmpfs[f"/etc/{rel}"] = "size=1m"
         return self.client.containers.create(
             self.image or BASE_IMAGE,
-            command=[self.python, "-I", "-u", HARNESS_INSIDE, f"{_REQUEST_INSIDE}/request.json"],
+            command=[self.interpreter.executable if self.interpreter else self.python, "-I", "-u",
+                     HARNESS_INSIDE, f"{_REQUEST_INSIDE}/request.json"],
             environment=base_env(HF_INSIDE if self.hf_cache is not None else None),
             mounts=self._mounts(request_dir),
             tmpfs=tmpfs,

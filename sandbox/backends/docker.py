@@ -36,8 +36,8 @@ from sandbox.backends.base import (
     base_env,
     check_cache_readable,
     hf_cache_dir,
-    resolve_interpreter,
     request,
+    resolve_interpreter,
     verdict,
 )
 from sandbox.capture import EventStream, HeadTail

@@ -23,7 +23,8 @@ fi
 # llama-cpp-python compiles llama.cpp: build for any x86-64/arm64 CPU, not just this one.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 
-python3 -m venv .venv
+# a .venv that exists (or a link to one elsewhere) is kept: `venv` cannot create over a link
+[ -x .venv/bin/python ] || python3 -m venv .venv
 # torch first, pinned: a bare `torch` requirement resolved later would pull several GB of CUDA.
 .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "$reqs"

@@ -14,6 +14,7 @@ Only finished samples are ever written, so the run resumes exactly where it stop
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable
@@ -45,18 +46,29 @@ def _acquire(slots: threading.Semaphore, stop: threading.Event | None) -> None:
             raise SampleCancelled("the run is stopping")
 
 class _Waits:
-    """Seconds each thread spent waiting for a slot: a sample's own time excludes them."""
+    """Seconds each sample spent waiting for a slot: a sample's own time excludes them.
+
+    The account belongs to the sample, not to a thread: the agent streams the model and runs
+    the sandbox on threads of its own, started with a copy of the sample thread's context, so
+    what they wait for is added to the account that the sample thread opened with ``take``.
+    """
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        self._account: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+            f"waits-{id(self)}", default=None)
 
     def add(self, seconds: float) -> None:
-        self._local.waited = getattr(self._local, "waited", 0.0) + seconds
+        account = self._account.get()
+        if account is not None:
+            account[0] += seconds
 
     def take(self) -> float:
-        """This thread's waiting since the last call."""
-        waited = getattr(self._local, "waited", 0.0)
-        self._local.waited = 0.0
+        """The waiting since the last call (the first call opens this context's account)."""
+        account = self._account.get()
+        if account is None:
+            self._account.set([0.0])
+            return 0.0
+        waited, account[0] = account[0], 0.0
         return waited
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextvars
+import queue
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -74,24 +76,50 @@ class RunContext:
         yield StepStarted(index=index, kind=kind, round=round_)
         cancel = threading.Event()
         stream = self.model.stream(messages, self.params, cancel)
+        # The stream runs on a thread of its own: a server that holds its first token back
+        # (loading, queueing) blocks that thread, not this generator, which keeps yielding
+        # Progress, so that Stop and Ctrl-C are seen at once and close it.
+        pieces: queue.Queue = queue.Queue()
+
+        def pump() -> None:
+            try:
+                while not cancel.is_set():
+                    try:
+                        pieces.put(("delta", next(stream)))
+                    except StopIteration as stop:
+                        pieces.put(("done", stop.value))
+                        return
+            except BaseException as exc:  # re-raised in the agent's thread
+                pieces.put(("error", exc))
+            finally:
+                stream.close()
+
+        # a copy of this context: what the stream waits for is accounted to this run's caller
+        threading.Thread(target=contextvars.copy_context().run, args=(pump,), daemon=True,
+                         name="model-stream").start()
         text, completion, error = "", None, None
         start = time.monotonic()
         try:
             while True:
                 try:
-                    delta = next(stream)
-                except StopIteration as stop:
-                    completion = stop.value
+                    what, value = pieces.get(timeout=0.25)
+                except queue.Empty:
+                    yield Progress(index=index, elapsed_s=round(time.monotonic() - start, 2),
+                                   what="generating" if text else "waiting for the model")
+                    continue
+                if what == "done":
+                    completion = value
                     break
-                text += delta
-                yield TextDelta(index=index, text=delta)
+                if what == "error":
+                    raise value
+                text += value
+                yield TextDelta(index=index, text=value)
         except ModelUnavailable:
             raise  # the model cannot be used at all (down, misnamed): the caller says so
         except ModelError as exc:
             error = str(exc)  # one failed generation: stored on the step, the run ends cleanly
         finally:
-            cancel.set()
-            stream.close()
+            cancel.set()  # the pump closes the stream (at its next token, if it is blocked)
         completion = completion or Completion(text=text, finish_reason="error")
         self.tokens += completion.prompt_tokens + completion.completion_tokens
         step = Step(index=index, kind=kind, round=round_, text=text,
@@ -122,7 +150,8 @@ class RunContext:
             except BaseException as exc:  # re-raised in the agent's thread
                 box["error"] = exc
 
-        thread = threading.Thread(target=work, daemon=True, name="sandbox-run")
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
+                                  daemon=True, name="sandbox-run")
         start = time.monotonic()
         thread.start()
         try:

@@ -4,7 +4,8 @@ An agent is a generator of events. Three kinds:
 
 * `StepStarted` — a step begins (the UI opens a pending message);
 * `TextDelta` — a piece of the text the model is writing for that step (tokens as they come),
-  or `Progress` — the sandbox is still running (elapsed seconds);
+  or `Progress` — still working, with the elapsed seconds: the sandbox is running, or the model
+  is being waited for or is generating (a Stop is seen at each of these);
 * `Step` — the step is done, with everything it produced. A run is its list of Steps; eval
   stores them, the UI renders them, replay reads them back.
 
@@ -55,6 +56,7 @@ class TextDelta(BaseModel, frozen=True):
 class Progress(BaseModel, frozen=True):
     index: int
     elapsed_s: float
+    what: str = "running"  #: "running" (the sandbox), "waiting for the model", "generating"
 
 
 class Step(BaseModel, frozen=True):

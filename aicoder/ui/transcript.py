@@ -114,7 +114,8 @@ class Transcript:
                 self._message(event.index)["content"] += event.text
         elif isinstance(event, Progress):
             if event.index in self._position:
-                self._message(event.index)["metadata"]["log"] = f"running, {event.elapsed_s:.1f} s"
+                self._message(event.index)["metadata"]["log"] = \
+                    f"{event.what}, {event.elapsed_s:.1f} s"
         elif isinstance(event, Step):
             self._finish(event)
 

@@ -15,6 +15,7 @@ Only finished samples are ever written, so the run resumes exactly where it stop
 from __future__ import annotations
 
 import contextvars
+import signal
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable
@@ -165,7 +166,28 @@ def run_jobs(jobs: Iterable[Job], work: Callable[[Job, threading.Event], SampleR
     """
     stop = stop or threading.Event()  # set: in-flight samples are cancelled (Ctrl-C)
     drain = threading.Event()  # set: no new sample starts; those in flight may finish
-    pending = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]
+    # Ctrl-C is taken at one safe point of the loop below, not wherever the signal happens to
+    # land (inside a lock of the pool, a progress bar or a write); a second one acts at once.
+    interrupted = threading.Event()
+
+    def on_sigint(signum, frame):
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+        stop.set()
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if main else None
+    try:
+        pending = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]
+        return _run_jobs(pending, work, rundir, threads, on_record, stop, drain, interrupted)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _run_jobs(pending: list[Job], work, rundir: RunDir, threads: int, on_record, stop,
+              drain: threading.Event, interrupted: threading.Event) -> int:
     written = 0
     failure: BaseException | None = None
     with ThreadPoolExecutor(max(threads, 1), thread_name_prefix="sample") as pool:
@@ -183,6 +205,8 @@ def run_jobs(jobs: Iterable[Job], work: Callable[[Job, threading.Event], SampleR
             fill()
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED, timeout=0.5)
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
                 for future in finished:
                     running.pop(future)
                     try:

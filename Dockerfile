@@ -1,4 +1,5 @@
-# The Space image: CPU, bubblewrap for the sandbox, a non-root user, port 7860.
+# The Space image: CPU, a non-root user, port 7860. The sandbox is bubblewrap where the host allows
+# namespaces, else (a HuggingFace Space: uid 1000, default seccomp) Landlock + seccomp, chosen at startup.
 FROM python:3.11-slim
 
 RUN apt-get update \

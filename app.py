@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", default=env("AICODER_RUNS"),
                         help="a directory of eval runs for Replay and the Leaderboard")
     parser.add_argument("--sandbox", default=env("AICODER_SANDBOX"),
-                        help="bwrap (default), docker, or process (no isolation)")
+                        help="bwrap, landlock, docker, or process (no isolation); default: "
+                        "bwrap where it works, else landlock")
     parser.add_argument("--concurrency", type=int, default=int(env("AICODER_CONCURRENCY", "2")),
                         help="runs at once; the rest wait in the queue (2)")
     return parser
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(tasks)} only", file=sys.stderr)
     config = StudioConfig(tasks=tasks, models=models, sandbox=sandbox, runs_dir=runs,
                           concurrency=max(args.concurrency, 1))
+    print(f"AICoder Studio: {sum(map(len, tasks.values()))} tasks, models "
+          f"{', '.join(models)}, the {sandbox.name} sandbox", file=sys.stderr)
     app = build_studio(config)
     app.queue(default_concurrency_limit=config.concurrency).launch(
         server_name=args.host, server_port=args.port)

@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--top-p", type=float, default=0.9)
     solve.add_argument("--seed", type=int, default=None)
     solve.add_argument("--timeout", type=float, default=60.0, help="seconds per execution")
-    solve.add_argument("--sandbox", default=None, help="bwrap (default), docker or process")
+    solve.add_argument("--sandbox", default=None, help="bwrap, landlock, docker or process "
+                       "(default: bwrap where it works, else landlock)")
     solve.add_argument("--json", dest="json_out", help="write the steps as JSONL to this file")
     solve.set_defaults(func=solve_command)
     return parser

@@ -1,6 +1,6 @@
 """Per-run overhead of each sandbox backend: the median of N runs of a trivial task.
 
-    python -m benchmarks.sandbox_overhead [--runs 20] [--backends bwrap,docker,process]
+    python -m benchmarks.sandbox_overhead [--runs 20] [--backends bwrap,landlock,docker,process]
 
 The trivial program defines one function and checks it once, so the time is the backend's own:
 starting the isolation, the interpreter, the harness, and collecting the verdict. The bare
@@ -34,7 +34,7 @@ def _stats(samples: list[float]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--backends", default="bwrap,docker,process")
+    parser.add_argument("--backends", default="bwrap,landlock,docker,process")
     parser.add_argument("--out", default="benchmarks/results/sandbox_overhead.json")
     args = parser.parse_args(argv)
 

@@ -6,11 +6,15 @@
     >>> result.status
     <Status.PASSED: 'passed'>
 
-Backends, by name (``AICODER_SANDBOX`` picks the default):
+Backends, by name (``AICODER_SANDBOX`` picks one; unset, the first that works here):
 
-* ``bwrap`` (default): bubblewrap namespaces, no network, read-only root, unprivileged uid.
+* ``bwrap`` (chosen where it works): bubblewrap namespaces, no network, read-only root,
+  unprivileged uid.
+* ``landlock`` (chosen where bubblewrap cannot create namespaces, as in a HuggingFace Space):
+  Landlock + seccomp + rlimits under the app's own uid, no namespaces needed.
 * ``docker``: a container per run (network none, read-only, memory and pids limits).
-* ``process``: a plain child process with rlimits: no isolation; only when asked for.
+* ``process``: a plain child process with rlimits: no isolation; only when asked for, never
+  chosen on its own.
 
 This package imports nothing from ``aicoder`` or ``eval``.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import logging
 import os
 import threading
 
@@ -34,6 +39,7 @@ from sandbox.types import (
 )
 
 __all__ = [
+    "AUTO",
     "BACKENDS",
     "CheckResult",
     "ExecutionResult",
@@ -53,23 +59,49 @@ __all__ = [
 BACKENDS: dict[str, str] = {
     "bwrap": "sandbox.backends.bwrap:BwrapSandbox",
     "docker": "sandbox.backends.docker:DockerSandbox",
+    "landlock": "sandbox.backends.landlock:LandlockSandbox",
     "process": "sandbox.backends.process:ProcessSandbox",
 }
 
 
+#: tried in this order when no backend is named: the first that works here is used.
+AUTO = ("bwrap", "landlock")
+
+log = logging.getLogger("sandbox")
+
+
 def get_sandbox(name: str | None = None, **options):
-    """Build a sandbox backend by name.
+    """Build a sandbox backend by name, or the first of ``AUTO`` that works here.
 
     Args:
-        name: ``bwrap``, ``docker`` or ``process``; default ``$AICODER_SANDBOX`` or ``bwrap``.
+        name: ``bwrap``, ``landlock``, ``docker`` or ``process``; default ``$AICODER_SANDBOX``,
+            else each of ``AUTO`` is probed in turn and the choice logged with its reason.
         **options: passed to the backend (e.g. ``python=`` the interpreter that runs the
             program, ``hf_cache=`` a HuggingFace cache to mount read-only, or False).
 
     Raises:
         SandboxUnavailable: the backend cannot work on this host (the message says why and
-            what to do), or the name is unknown.
+            what to do), or the name is unknown; unnamed, none of ``AUTO`` works.
     """
-    name = (name or os.environ.get("AICODER_SANDBOX") or "bwrap").strip().lower()
+    name = (name or os.environ.get("AICODER_SANDBOX") or "").strip().lower()
+    if not name:
+        reasons = []
+        for candidate in AUTO:
+            try:
+                sandbox = _build(candidate, options)
+            except SandboxUnavailable as exc:
+                reasons.append(f"{candidate}: {exc}")
+                continue
+            why = "; ".join(reasons) or "it works here"
+            log.warning("sandbox: %s, chosen by probing (%s)", candidate, why)
+            return sandbox
+        raise SandboxUnavailable("no isolating sandbox works here: " + "; ".join(reasons)
+                                 + " (AICODER_SANDBOX=docker needs a Docker engine; =process "
+                                 "does not isolate)")
+    return _build(name, options)
+
+
+def _build(name: str, options: dict):
     target = BACKENDS.get(name)
     if target is None:
         close = difflib.get_close_matches(name, BACKENDS, n=1)

@@ -90,8 +90,8 @@ def _sandbox_or_skip(name: str):
     try:
         return get_sandbox(name, hf_cache=False)
     except SandboxUnavailable as exc:
-        if name == "bwrap" and in_ci():
-            pytest.fail(f"CI must exercise the default sandbox: {exc}")
+        if name in ("bwrap", "landlock") and in_ci():
+            pytest.fail(f"CI must exercise the {name} sandbox: {exc}")
         pytest.skip(str(exc))
 
 
@@ -105,12 +105,18 @@ def process_sandbox():
     return _sandbox_or_skip("process")
 
 
-@pytest.fixture(scope="session", params=["bwrap", "process"])
+@pytest.fixture(scope="session", params=["bwrap", "landlock", "process"])
 def any_sandbox(request):
     return _sandbox_or_skip(request.param)
 
 
-@pytest.fixture(scope="session", params=["bwrap", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.fixture(scope="session")
+def landlock():
+    return _sandbox_or_skip("landlock")
+
+
+@pytest.fixture(scope="session", params=["bwrap", "landlock",
+                                         pytest.param("docker", marks=pytest.mark.docker)])
 def isolated(request):
     """Each backend that isolates: the hostile corpus must be contained by all of them."""
     return _sandbox_or_skip(request.param)
@@ -118,3 +124,24 @@ def isolated(request):
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+@pytest.fixture(autouse=True)
+def _record_sandbox_statuses(request, monkeypatch):
+    """In the attack corpora, each run's backend and status goes into the test's junit
+    properties (`benchmarks.hostile_table` reads them): what was contained, and how."""
+    if request.module.__name__.rsplit(".", 1)[-1] not in ("test_hostile", "test_shared_uid"):
+        return
+    from sandbox.backends.base import LocalSandbox
+    from sandbox.backends.docker import DockerSandbox
+
+    for cls in (LocalSandbox, DockerSandbox):
+        original = cls.run
+
+        def recording(self, *args, _original=original, **kwargs):
+            result = _original(self, *args, **kwargs)
+            request.node.user_properties.append(("sandbox_status",
+                                                 f"{self.name}:{result.status.value}"))
+            return result
+
+        monkeypatch.setattr(cls, "run", recording)

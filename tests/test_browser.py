@@ -55,6 +55,8 @@ def test_run_a_task_then_replay_it(browser, bwrap, tmp_path):
             try:
                 page.goto(url, wait_until="domcontentloaded")
                 page.get_by_text("A model writes the function").wait_for()
+                # the footer names the sandbox the code runs in
+                page.get_by_text(f"Code runs in the {config.sandbox.name} sandbox").wait_for()
                 page.screenshot(path=shots / "1-start.png", full_page=True)
 
                 # pick b002 (the double answers it wrongly: the loop has something to repair)

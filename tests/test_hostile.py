@@ -91,7 +91,11 @@ def test_the_hosts_loopback_listeners_are_unreachable(isolated):
 
 def test_there_is_no_route_out(isolated):
     """No packet is sent to find out: the sandbox's interfaces are loopback only, and it has no
-    route (default or other) through any other interface, in IPv4 or IPv6."""
+    route (default or other) through any other interface, in IPv4 or IPv6. (The landlock
+    backend shares the host's network namespace and cannot make such a socket at all: see
+    the next test.)"""
+    if isolated.name == "landlock":
+        pytest.skip("no network namespace of its own: no socket but AF_UNIX instead")
     cand = (
         "import socket\n"
         "def interfaces():\n"
@@ -116,10 +120,52 @@ def test_there_is_no_route_out(isolated):
     assert result.status is Status.PASSED, (result.reason, [c.message for c in result.checks])
 
 
+def test_no_socket_but_a_unix_pair(landlock):
+    """Without a network namespace, no socket of any family can be made (TCP, UDP, raw,
+    netlink, packet, and AF_UNIX too, which could connect to the app's or a daemon's socket),
+    only a joined AF_UNIX pair; and the host's network is not even visible in /proc."""
+    cand = (
+        "import socket\n"
+        "def attack():\n"
+        "    made = []\n"
+        "    for family in (socket.AF_UNIX, socket.AF_INET, socket.AF_INET6, socket.AF_NETLINK,\n"
+        "                   socket.AF_PACKET, 4, 5, 9, 10, 17, 38, 40, 44):\n"
+        "        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_RAW):\n"
+        "            try:\n"
+        "                socket.socket(family, kind).close()\n"
+        "                made.append((family, kind))\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "        try:\n"
+        "            if family != socket.AF_UNIX:\n"
+        "                socket.socketpair(family).close()\n"
+        "                made.append(('pair', family))\n"
+        "        except (OSError, ValueError):\n"
+        "            pass\n"
+        "    for table in ('/proc/net/tcp', '/proc/self/net/route', '/proc/net/unix'):\n"
+        "        try:\n"
+        "            made.append(open(table).read()[:80])\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return made\n"
+        "def unix_works():\n"
+        "    a, b = socket.socketpair(socket.AF_UNIX)\n"
+        "    a.sendall(b'ok')\n"
+        "    return b.recv(2)\n"
+    )
+    test = ("def test_attack():\n"
+            "    assert attack() != []\n"
+            "    assert unix_works() == b'ok'\n")
+    result = run(landlock, cand, test)
+    assert result.status is Status.FAILED, result.reason
+    assert [c.passed for c in result.checks] == [False, True], result.checks
+    assert result.checks[0].message.startswith("AssertionError"), result.checks[0].message
+
+
 def test_cannot_write_outside_tmp(isolated, tmp_path):
     target = tmp_path / "escaped.txt"
     cand = (
-        "import os\n"
+        "import os, tempfile\n"
         "def attack():\n"
         "    written = []\n"
         f"    for path in [{str(target)!r}, '/etc/evil', '/usr/evil', '/evil', '/opt/aicoder/x']:\n"
@@ -129,7 +175,8 @@ def test_cannot_write_outside_tmp(isolated, tmp_path):
         "            written.append(path)\n"
         "        except OSError:\n"
         "            pass\n"
-        "    open('/tmp/allowed.txt', 'w').write('fine')\n"
+        "    # its own tmp (TMPDIR: /tmp inside bubblewrap and docker, the run's folder in landlock)\n"
+        "    open(os.path.join(tempfile.gettempdir(), 'allowed.txt'), 'w').write('fine')\n"
         "    return written\n"
     )
     result = run(isolated, cand, "def test_attack():\n    assert attack() != []\n")
@@ -351,8 +398,9 @@ def test_killing_the_parent_is_contained(isolated):
 
 def test_filling_the_disk_hits_the_file_size_limit(isolated):
     cand = (
+        "import os, tempfile\n"
         "def attack():\n"
-        "    with open('/tmp/big.bin', 'wb') as fh:\n"
+        "    with open(os.path.join(tempfile.gettempdir(), 'big.bin'), 'wb') as fh:\n"
         "        for _ in range(64):\n"
         "            fh.write(b'0' * (1 << 20))\n"
         "    return True\n"

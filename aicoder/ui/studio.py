@@ -340,4 +340,6 @@ def build_studio(config: StudioConfig):
             refresh = gr.Button("Refresh")
             refresh.click(leaderboard, None, [board, curves])
             studio.load(leaderboard, None, [board, curves])
+        gr.Markdown(f"<small>Code runs in the **{getattr(config.sandbox, 'name', 'sandbox')}** "
+                    "sandbox.</small>", elem_id="sandbox-footer")
     return studio

@@ -23,7 +23,8 @@ def add_task_options(parser: argparse.ArgumentParser, *, required: bool = True) 
 
 def add_exec_options(parser: argparse.ArgumentParser, *, workers: int = 2,
                      timeout: float = 120.0) -> None:
-    parser.add_argument("--sandbox", help="bwrap (default), docker, or process (no isolation)")
+    parser.add_argument("--sandbox", help="bwrap, landlock, docker, or process (no isolation); "
+                        "default: bwrap where it works, else landlock")
     parser.add_argument("--env", help="execution environment: a name built with `python -m "
                         "eval env create`, or app (default: app for builtin tasks, else "
                         "aicodereval)")

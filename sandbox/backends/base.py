@@ -206,6 +206,7 @@ class Launch:
     env: dict[str, str] | None = None
     cwd: str | None = None
     cleanup: Callable[[], None] | None = None  # called after the run, whatever happened
+    limits: Limits | None = None  # the limits the harness applies, where they differ
 
 
 @dataclass
@@ -351,8 +352,8 @@ class LocalSandbox(Sandbox):
         start = time.monotonic()
         launch = self._command(limits)
         try:
-            outcome = self._spawn(launch, request(program, limits, nonce), nonce, limits,
-                                  cancel or threading.Event())
+            outcome = self._spawn(launch, request(program, launch.limits or limits, nonce),
+                                  nonce, limits, cancel or threading.Event())
         finally:
             if launch.cleanup is not None:
                 launch.cleanup()
@@ -385,14 +386,19 @@ class LocalSandbox(Sandbox):
             if time.monotonic() >= deadline:
                 timed_out = True
                 break
-        # Whatever the program left behind (forked children, threads) goes with the group.
-        _kill_group(proc)
+        # Whatever the program left behind (forked children, threads) goes with it.
+        self._kill(proc)
         for reader in readers:
             reader.join(timeout=5)
         events.close()
         return Outcome(events=events.events, stdout=out_sink.text(), stderr=err_sink.text(),
                        stdout_bytes=out_sink.total, stderr_bytes=err_sink.total,
                        exit_code=proc.returncode, timed_out=timed_out, cancelled=cancelled)
+
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        """Kill the run's process group (what bubblewrap's namespace holds)."""
+        _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

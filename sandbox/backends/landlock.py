@@ -1,0 +1,140 @@
+"""The backend for unprivileged containers: Landlock + seccomp + rlimits, no namespaces.
+
+A HuggingFace Space runs its image as uid 1000 under Docker's default seccomp profile, which
+forbids the namespaces bubblewrap needs. This backend needs none: the program's process
+confines itself (``sandbox/confine.py``) before it runs the harness. What it may touch:
+
+* read and execute: ``/usr``, ``/lib*``, ``/bin``, ``/sbin``, ``/etc`` but its secrets (the
+  files and folders the other backends mask), the interpreter's real directories, the harness,
+  the HuggingFace cache, a few device and CPU-information files;
+* read and write: a fresh per-run directory, which is its cwd, ``HOME`` and ``TMPDIR``;
+* ``/proc`` only for its own process (never ``/proc/<app pid>/environ``);
+* no socket but AF_UNIX, no TCP bind or connect; no signal to, ptrace of or abstract socket
+  of any process outside the sandbox; a process count just above what the uid runs now.
+
+The uid is the app's, so the secrets a process of that uid can reach (``$HOME``, the app's
+runs, its environment) are closed by Landlock, not by file permissions. Where we are root (a
+developer's host), every capability is dropped too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from sandbox import confine
+from sandbox.backends.base import (
+    HARNESS,
+    SECRET_ETC_DIRS,
+    SECRET_ETC_FILES,
+    Launch,
+    LocalSandbox,
+    base_env,
+    hf_cache_dir,
+    resolve_interpreter,
+)
+from sandbox.errors import SandboxUnavailable
+from sandbox.types import Limits
+
+__all__ = ["LandlockSandbox"]
+
+CONFINE = Path(confine.__file__).resolve()
+
+# Files outside the read-only trees that Python and its libraries read (or write, /dev/null).
+_FILES = {
+    "/dev/null": ["READ_FILE", "WRITE_FILE"],
+    "/dev/zero": ["READ_FILE"],
+    "/dev/urandom": ["READ_FILE"],
+    "/dev/random": ["READ_FILE"],
+    "/proc/cpuinfo": ["READ_FILE"],
+    "/proc/meminfo": ["READ_FILE"],
+    "/proc/stat": ["READ_FILE"],
+    "/sys/devices/system/cpu": ["READ_FILE", "READ_DIR"],
+    "/sys/fs/cgroup/cpu.max": ["READ_FILE"],
+}
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+class LandlockSandbox(LocalSandbox):
+    """Confine the harness with Landlock, seccomp and rlimits under our own uid.
+
+    Raises SandboxUnavailable where the kernel lacks Landlock ABI ``confine.MIN_ABI`` (signal
+    scoping), or the architecture is not x86-64 (the seccomp filter's system call numbers).
+    """
+
+    name = "landlock"
+
+    def __init__(self, python: str | None = None, *, hf_cache: str | Path | bool | None = True
+                 ) -> None:
+        super().__init__(python)
+        abi = confine.landlock_abi()
+        if abi < confine.MIN_ABI:
+            have = f"ABI {abi}" if abi else "no Landlock"
+            raise SandboxUnavailable(
+                f"the landlock backend needs Landlock ABI {confine.MIN_ABI} or newer (Linux "
+                f"6.12: signal scoping, without which a program could kill the app); this "
+                f"kernel offers {have} on {os.uname().machine}")
+        self.abi = abi
+        if hf_cache is True:
+            self.hf_cache = hf_cache_dir()
+        else:
+            self.hf_cache = Path(hf_cache) if hf_cache else None
+        self.interpreter = resolve_interpreter(self.python)
+        secrets = [*SECRET_ETC_FILES, *SECRET_ETC_DIRS]
+        read_only = [p for p in _SYSTEM if os.path.exists(p)] + confine.allowed_except(
+            "/etc", secrets)
+        read_only += list(self.interpreter.paths)
+        if self.hf_cache is not None:
+            read_only.append(str(self.hf_cache.resolve()))
+        self.read_only = read_only
+        self._probe()
+
+    def _probe(self) -> None:
+        """Confine the interpreter once now: fail with the reason rather than on a task."""
+        launch = self._command(Limits(), probe=True)
+        try:
+            proc = subprocess.run(launch.argv, capture_output=True, text=True, timeout=60,
+                                  env=launch.env, cwd=launch.cwd)
+        finally:
+            launch.cleanup()
+        if proc.returncode != 0 or not proc.stdout.strip():
+            detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise SandboxUnavailable(f"the landlock backend cannot confine a program here: "
+                                     f"{detail[0]}")
+        self.interpreter.check(proc.stdout, self.name)
+
+    def _command(self, limits: Limits, probe: bool = False) -> Launch:
+        workdir = tempfile.mkdtemp(prefix="aicoder-landlock-")
+        env = base_env(str(self.hf_cache) if self.hf_cache is not None else None)
+        env.update(HOME=workdir, TMPDIR=workdir, HF_HOME=os.path.join(workdir, "hf-home"))
+        python = self.interpreter.executable
+        argv = ([python, "-I", "-c", self.interpreter.probe] if probe
+                else [python, "-I", "-u", str(HARNESS)])
+        # RLIMIT_NPROC counts every task of the uid, the app's threads and other runs included:
+        # the program's share goes on top of what the uid runs now (the harness applies it too).
+        inner = limits if os.getuid() == 0 else limits.model_copy(
+            update={"processes": confine.uid_tasks(os.getuid()) + limits.processes})
+        spec = {"workdir": workdir, "read_only": self.read_only,
+                "files": {**_FILES, str(HARNESS): ["READ_FILE"]}, "abi": self.abi,
+                "argv": argv, "env": env, "limits": inner.model_dump(), "parent": os.getpid(),
+                "max_processes": limits.processes}
+        return Launch([sys.executable, "-I", str(CONFINE), json.dumps(spec)],
+                      {"PATH": "/usr/bin:/bin"}, workdir,
+                      cleanup=lambda: shutil.rmtree(workdir, ignore_errors=True), limits=inner)
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        """Ask the launcher to kill the program's whole tree (it knows every descendant, as
+        their subreaper); a launcher that does not answer is killed with its group."""
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        super()._kill(proc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.syntax import Syntax
@@ -114,6 +115,9 @@ class TerminalRenderer:
         self.console.print(f"[bold {colour}]{result.status.value.upper()}[/] — {result.reason} "
                            f"[dim]({result.duration_s:.2f} s)[/]" + (f" · {step.note}"
                                                                      if step.note else ""))
+        for evidence in result.tamper[:5]:
+            self.console.print(f"[bold magenta]refused[/] {escape(evidence.event)}: "
+                               f"{escape(evidence.summary())}", highlight=False)
         if result.checks:
             self.console.print(checks_table(result))
         if result.traceback is not None and not result.passed:

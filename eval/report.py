@@ -4,7 +4,8 @@ Definitions (the paper's, per task, averaged over tasks):
 
 * **SR@All** — the fraction of a task's samples whose final code passed every check (at
   least one check must have run: a *vacuous* sample never counts).
-* **SR@Any** — the fraction whose final code passed at least one check.
+* **SR@Any** — the fraction whose final code passed at least one check. A *tampered* sample
+  (the harness caught the candidate reaching into the test) counts for none of them.
 * **pass@k** — the unbiased estimator over a task's n samples (Chen et al. 2021); pass@1
   equals SR@All.
 * **repair curve** — SR@All after round 0..K: a sample counts from the first round it passed.
@@ -111,6 +112,8 @@ class Report:
             row("authors' harness: pass", c["sr_authors"])
             row("verdicts agree", f"{c['agree']} of {c['n']}")
         row("vacuous samples", d["n_vacuous"])
+        if d.get("n_tampered"):
+            row("tampered samples", d["n_tampered"])
         row("tokens per sample", f"{d['tokens_per_sample']:,.0f}")
         row("seconds per sample", f"{d['seconds_per_sample']:.1f}")
         out = StringIO()
@@ -183,7 +186,8 @@ def build_report(run: Run) -> Report:
         "n_tasks": expected, "n_scored": len(scored), "n_skipped": len(run.skipped),
         "n_missing": max(expected - len(scored) - len(run.skipped), 0),
         "samples_per_task": n_samples, "n_samples": len(records),
-        "n_vacuous": statuses.get("vacuous", 0), "statuses": dict(sorted(statuses.items())),
+        "n_vacuous": statuses.get("vacuous", 0), "n_tampered": statuses.get("tampered", 0),
+        "statuses": dict(sorted(statuses.items())),
         "sr_all": round(mean(sr_all), 4), "sr_any": round(mean(sr_any), 4),
         "pass_at_k": pass_k,
         "intervals": {"level": 0.95, "sr_all": _rate(sr_all)["ci95"],
@@ -228,6 +232,8 @@ def _markdown(report: Report) -> str:
         lo, hi = iv["pass_at_k"][k]
         lines.append(f"| pass@{k} | {v:.3f} | {lo:.3f}–{hi:.3f} |")
     lines += [f"| vacuous samples | {d['n_vacuous']} | |",
+              *([f"| tampered samples | {d['n_tampered']} | never counted |"]
+                if d.get("n_tampered") else []),
               f"| tokens per sample | {d['tokens_per_sample']} | |",
               f"| seconds per sample | {d['seconds_per_sample']} | |", ""]
     if len(d["repair_curve"]) > 1:

@@ -35,6 +35,7 @@ from sandbox.types import (
     Limits,
     Program,
     Status,
+    Tamper,
     TracebackInfo,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "SandboxError",
     "SandboxUnavailable",
     "Status",
+    "Tamper",
     "TracebackInfo",
     "default_sandbox",
     "get_sandbox",

@@ -15,13 +15,59 @@ Events go to the harness's own copy of the original stdout, each on a line of it
 
     \\x1e<nonce> {"e": "plan", "pid": 2, "checks": [{"id": 0, "name": "...", "line": 7}]}
     \\x1e<nonce> {"e": "check", "id": 0, "passed": true, "message": ""}
-    \\x1e<nonce> {"e": "done", "status": "passed", ...}
+    \\x1e<nonce> {"e": "tamper", "event": "sys._getframe", "detail": "...", "line": 4, ...}
+    \\x1e<nonce> {"e": "detail", "hex": "<hex of a JSON object: traceback, peak_kb>"}
+    \\x1e<nonce> {"e": "done", "status": "passed", "reason": "..."}
 
-Only the harness knows the nonce (it arrives after the process starts and is never in the
-environment or a file the program can read), so a program that prints "All Tests Passed",
-exits early with ``sys.exit(0)`` / ``os._exit(0)``, or prints something shaped like an event
-cannot produce a verdict: without the harness's own ``done`` event the parent reports
-``crashed``. Only code objects compiled from the instrumented test may record a check.
+Verdicts that cannot be forged
+------------------------------
+From outside: a program that prints "All Tests Passed", exits early with ``sys.exit(0)`` /
+``os._exit(0)``, or prints something shaped like an event cannot produce a verdict, because
+only the harness knows the nonce and without its own ``done`` event the parent reports
+``crashed``.
+
+From inside (the candidate runs in this interpreter), in layers:
+
+* **The vault.** The nonce, the channel and every check's state live only in the local
+  variables of one suspended generator (``_vault``), whose frame nothing can reach: reading
+  ``gi_frame`` and every other route to a frame is refused by the audit hook. The vault takes
+  messages only from the code objects it was given (the instrumented test, the hook, the
+  guard, ``main``), checked by identity of the caller's code, so holding a reference to it is
+  not enough to emit. It formats events itself with C functions captured before the
+  candidate ran, and decides ``passed`` from its own state: patched builtins or a patched
+  ``json`` cannot change a verdict or its reason.
+* **Separate namespaces.** The candidate's module runs in its own globals; the test runs in a
+  namespace of its own with a private copy of the builtins taken before any candidate code
+  ran. The recorder is no global anywhere: the instrumented test function receives the vault
+  and the guard as closure variables. The test's source is not in ``linecache`` while the
+  candidate runs.
+* **The audit hook** (PEP 578; it cannot be removed) refuses, when candidate code asks, every
+  way to a frame (``sys._getframe``, ``sys._current_frames``, ``tb_frame``, ``gi_frame``,
+  ``cr_frame``, ``ag_frame``), the garbage collector's object walks, trace and profile hooks,
+  other audit hooks, ctypes, opening ``/proc/*/mem``, building or rebinding code objects, and
+  reading the test's code. Each refusal is recorded and the verdict becomes ``tampered``. Who
+  asks is found by walking the stack: the standard library's frame-handing helpers (inspect,
+  ``traceback.walk_*``, ``logging.currentframe``, ctypes, the import system) are proxies and
+  the caller behind them decides; a library frame that itself names the API it calls (the
+  transformers logger's ``sys._getframe``) may use it; a library frame that does not name it
+  was reached through a C trampoline (``map``, ``np.vectorize``, a thread's ``run``) handed a
+  callable by the candidate, and is refused. Code that the candidate compiles or executes,
+  directly or through a library (``typing`` evaluating its annotations), is candidate code.
+* **What the test relies on is verified.** Before the candidate runs, the harness imports the
+  candidate module's leading imports itself and snapshots the identity of every callable the
+  test refers to (``np.allclose``, ``math.isclose``, the builtins) and of the callables those
+  refer to in turn. A check whose snapshot no longer holds is void and the run ``tampered``.
+* **Comparisons the candidate controls are checked.** Every operand the test compares,
+  computes with, tests for truth or hands to a comparison function passes through the guard,
+  which refuses values (or containers holding values) whose class overrides the protocol in
+  play with candidate code: ``__eq__`` that says yes to anything, a ``float`` subclass that
+  equals everything, ``__array_function__`` that makes ``np.allclose`` agree. Library classes
+  are compared with a snapshot of their protocol methods, so patching ``torch.Tensor.__eq__``
+  is caught too. Candidate classes the test never compares are not looked at.
+
+What remains possible for a determined attacker with raw memory access from pure Python (for
+example numpy's ``as_strided`` over the interpreter's heap) is outside what an in-process
+harness can stop; the operating-system sandbox still contains such a program.
 
 What counts as a check
 ----------------------
@@ -53,13 +99,53 @@ import traceback
 
 __all__ = ["instrument", "main"]
 
-_REC = "__aicoder_checks__"  # the global the harness sets just before calling the test
-_LOCAL = "__aicoder_rec__"  # the test function's own binding: the program cannot rebind it
+_REC = "__aicoder_rec__"  # closure variable of the test function: the vault
+_GRD = "__aicoder_g__"  # closure variable: the operand guard
+_FMT = "__aicoder_f__"  # closure variable: exception -> (message, ordinary)
 _EXC = "__aicoder_exc__"
+_MAKE = "__aicoder_make__"
+_BOOT = "__aicoder_boot__"
 _MARKER = re.compile(r"test(?:ing)?[ _]?case\s*\[?\s*(\d+)\s*(?:/\s*(\d+))?", re.IGNORECASE)
 _MSG_CAP = 2000
 _TB_CAP = 8000
 _BROAD = {"Exception", "BaseException"}
+
+# Guard kinds: which protocol a use of a value goes through.
+K_CMP, K_IN, K_NUM, K_BOOL, K_FUNC, K_ITEM, K_ITER = range(7)
+_RICH = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__")
+_DISPATCH = ("__array_ufunc__", "__array_function__", "__array_priority__", "__array__",
+             "__array_interface__", "__array_struct__", "__array_wrap__", "__torch_function__",
+             "__torch_dispatch__")
+_TRUTH = ("__bool__", "__len__")
+_NUMERIC = (*(f"__{p}{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod",
+                                          "pow", "matmul", "and", "or", "xor", "lshift",
+                                          "rshift", "divmod") for p in ("", "r", "i")),
+            "__neg__", "__pos__", "__abs__", "__invert__", "__round__", "__float__", "__int__",
+            "__index__", "__complex__", "__trunc__", "__floor__", "__ceil__")
+_CONTAINER = ("__contains__", "__iter__", "__next__", "__getitem__", "__hash__", "__len__",
+              "__reversed__")
+PROTOCOLS = {
+    K_CMP: _RICH + _TRUTH + _DISPATCH,
+    K_IN: _RICH + _TRUTH + _DISPATCH + _CONTAINER,
+    K_NUM: _NUMERIC + _RICH + _TRUTH + _DISPATCH,
+    K_BOOL: _TRUTH + _DISPATCH,
+    K_FUNC: _RICH + _TRUTH + _DISPATCH + _NUMERIC + _CONTAINER + ("__fspath__",),
+    K_ITEM: ("__getitem__", "__class_getitem__", "__index__", *_DISPATCH),
+    K_ITER: ("__iter__", "__next__", "__len__", "__getitem__"),
+}
+_ALL_PROTOCOLS = frozenset(p for group in PROTOCOLS.values() for p in group)
+# Calls whose arguments the test compares: numpy/torch/math checkers and the builtins that
+# read a value's protocol (len, abs, float, sorted ...).
+_CHECK_FUNCS = frozenset({
+    "allclose", "isclose", "equal", "array_equal", "array_equiv", "assert_allclose",
+    "assert_array_equal", "assert_array_almost_equal", "assert_almost_equal", "assert_equal",
+    "assert_close", "assert_approx_equal", "testing", "all", "any", "len", "abs", "float",
+    "int", "round", "sum", "min", "max", "sorted", "list", "tuple", "set", "frozenset", "bool",
+    "isnan", "isinf", "isfinite", "count_nonzero", "array", "asarray", "tensor", "as_tensor",
+    "norm", "mean", "dist", "cosine_similarity", "greater", "less", "not_equal",
+    "greater_equal", "less_equal", "logical_and", "logical_or", "logical_not", "item",
+    "tolist", "numel", "shape", "size", "argmax", "argmin", "sort", "unique", "isinstance",
+})
 
 
 # ----------------------------------------------------------------------------- instrumentation
@@ -72,17 +158,15 @@ def _trim(text: str, cap: int) -> str:
     return f"{text[:half]}\n... [{len(text) - cap} characters cut] ...\n{text[-half:]}"
 
 
-def _stmt(src: str) -> ast.stmt:
-    return ast.parse(src).body[0]
+def _send(*parts: ast.expr) -> ast.Call:
+    """``__aicoder_rec__.send((parts...))``: a message to the vault."""
+    return ast.Call(
+        func=ast.Attribute(value=ast.Name(id=_REC, ctx=ast.Load()), attr="send", ctx=ast.Load()),
+        args=[ast.Tuple(elts=list(parts), ctx=ast.Load())], keywords=[])
 
 
-def _record_call(method: str, *args: ast.expr) -> ast.stmt:
-    call = ast.Call(
-        func=ast.Attribute(value=ast.Name(id=_LOCAL, ctx=ast.Load()), attr=method, ctx=ast.Load()),
-        args=list(args),
-        keywords=[],
-    )
-    return ast.Expr(value=call)
+def _record(kind: str, check_id: int) -> ast.stmt:
+    return ast.Expr(value=_send(ast.Constant(kind), ast.Constant(check_id)))
 
 
 def _guard(body: list[ast.stmt], check_id: int, *, swallow: bool, on_ok: str = "ok") -> ast.Try:
@@ -91,18 +175,16 @@ def _guard(body: list[ast.stmt], check_id: int, *, swallow: bool, on_ok: str = "
     With ``swallow`` an ordinary exception is recorded and the test goes on; SystemExit,
     KeyboardInterrupt and MemoryError always propagate.
     """
-    fail = ast.Call(
-        func=ast.Attribute(value=ast.Name(id=_LOCAL, ctx=ast.Load()), attr="fail", ctx=ast.Load()),
-        args=[ast.Constant(check_id), ast.Name(id=_EXC, ctx=ast.Load()), ast.Constant(swallow)],
-        keywords=[],
-    )
+    exc = ast.Name(id=_EXC, ctx=ast.Load())
+    fmt = ast.Call(func=ast.Name(id=_FMT, ctx=ast.Load()), args=[exc], keywords=[])
+    fail = _send(ast.Constant("fail"), ast.Constant(check_id), fmt, ast.Constant(swallow), exc)
     handler_body: list[ast.stmt] = [ast.If(test=ast.UnaryOp(op=ast.Not(), operand=fail),
                                            body=[ast.Raise()], orelse=[])]
     return ast.Try(
         body=body,
         handlers=[ast.ExceptHandler(type=ast.Name(id="BaseException", ctx=ast.Load()),
                                     name=_EXC, body=handler_body)],
-        orelse=[_record_call(on_ok, ast.Constant(check_id))],
+        orelse=[_record(on_ok, check_id)],
         finalbody=[],
     )
 
@@ -156,9 +238,6 @@ def _label(source: str, node: ast.AST) -> str:
 class _Handlers(ast.NodeTransformer):
     """Makes the test's own exception handlers report what they catch."""
 
-    def __init__(self) -> None:
-        self.count = 0
-
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
         self.generic_visit(node)
         if _contains_assert(node.body):
@@ -168,13 +247,10 @@ class _Handlers(ast.NodeTransformer):
             node.type = ast.Name(id="BaseException", ctx=ast.Load())
         if node.name is None:
             node.name = _EXC
-        report = _record_call("caught", ast.Name(id=node.name, ctx=ast.Load()), ast.Constant(broad))
+        report = ast.Expr(value=_send(ast.Constant("caught"), ast.Name(id=node.name, ctx=ast.Load()),
+                                      ast.Constant(broad)))
         node.body.insert(0, report)
-        self.count += 1
         return node
-
-    # nested function definitions are the test's helpers: their handlers count the same
-    # (generic_visit walks into them)
 
 
 class _Asserts(ast.NodeTransformer):
@@ -193,8 +269,121 @@ class _Asserts(ast.NodeTransformer):
         return ast.copy_location(guarded, node)
 
 
+def _call_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+class _Operands(ast.NodeTransformer):
+    """Passes every value the test compares, computes with or tests through the guard.
+
+    ``g(value, kind)`` returns ``value`` unchanged, so evaluation order and short-circuiting
+    are those of the original expression.
+    """
+
+    def _g(self, node: ast.expr, kind: int) -> ast.expr:
+        if isinstance(node, ast.Constant) or (isinstance(node, ast.Call)
+                                             and isinstance(node.func, ast.Name)
+                                             and node.func.id == _GRD):
+            return node
+        call = ast.Call(func=ast.Name(id=_GRD, ctx=ast.Load()), args=[node, ast.Constant(kind)],
+                        keywords=[])
+        return ast.copy_location(call, node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+            return node
+        node.left = self._g(node.left, K_CMP)
+        node.comparators = [self._g(c, K_IN if isinstance(op, (ast.In, ast.NotIn)) else K_CMP)
+                            for op, c in zip(node.ops, node.comparators)]  # noqa: B905 - 3.8+
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        node.left, node.right = self._g(node.left, K_NUM), self._g(node.right, K_NUM)
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        self.generic_visit(node)
+        node.operand = self._g(node.operand, K_BOOL if isinstance(node.op, ast.Not) else K_NUM)
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.expr:
+        self.generic_visit(node)
+        node.values = [self._g(v, K_BOOL) for v in node.values]
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            node.value = self._g(node.value, K_ITEM)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        name = _call_name(node.func)
+        if name in _CHECK_FUNCS or (name or "").startswith("assert"):
+            node.args = [a if isinstance(a, ast.Starred) else self._g(a, K_FUNC)
+                         for a in node.args]
+            for kw in node.keywords:
+                kw.value = self._g(kw.value, K_FUNC)
+            if isinstance(node.func, ast.Attribute) and name in ("item", "tolist", "numel",
+                                                                  "all", "any", "argmax",
+                                                                  "argmin", "sort", "mean"):
+                node.func.value = self._g(node.func.value, K_FUNC)
+        return node
+
+    def _test(self, node):
+        self.generic_visit(node)
+        node.test = self._g(node.test, K_BOOL)
+        return node
+
+    visit_Assert = visit_If = visit_While = visit_IfExp = _test
+
+    def visit_For(self, node: ast.For) -> ast.stmt:
+        self.generic_visit(node)
+        node.iter = self._g(node.iter, K_ITER)
+        return node
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.comprehension:
+        self.generic_visit(node)
+        node.iter = self._g(node.iter, K_ITER)
+        node.ifs = [self._g(i, K_BOOL) for i in node.ifs]
+        return node
+
+
+def _names_used(func: ast.AST) -> tuple[set[str], set[tuple[str, ...]]]:
+    """The names a function loads, and the attribute chains it reads (``np.testing.x``)."""
+    names: set[str] = set()
+    chains: set[tuple[str, ...]] = set()
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            parts = []
+            cur: ast.AST = node
+            while isinstance(cur, ast.Attribute):
+                parts.append(cur.attr)
+                cur = cur.value
+            if isinstance(cur, ast.Name):
+                chains.add((cur.id, *reversed(parts)))
+    return names, chains
+
+
 def instrument(test_source: str, entry: str) -> tuple[ast.Module, list[dict]]:
-    """Rewrite the test module so each check reports itself.
+    """Rewrite the test module so each check reports itself to the vault.
+
+    The test function is wrapped in a factory, ``__aicoder_make__(rec, guard, fmt)``, so that
+    the vault and the guard reach it as closure variables, never as globals::
+
+        def __aicoder_make__(__aicoder_rec__, __aicoder_g__, __aicoder_f__):
+            def test_f(): ...            # asserts wrapped, operands guarded
+            return test_f
+        test_f = __aicoder_make__(*__aicoder_boot__)
 
     Args:
         test_source: the test module's source (it defines ``entry``).
@@ -208,19 +397,21 @@ def instrument(test_source: str, entry: str) -> tuple[ast.Module, list[dict]]:
         LookupError: the module defines no function ``entry`` at its top level.
     """
     module = ast.parse(test_source)
-    func = next((n for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                 and n.name == entry), None)
-    if func is None:
+    index = next((i for i, n in enumerate(module.body)
+                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == entry),
+                 None)
+    if index is None:
         raise LookupError(f"the test code defines no function named {entry!r}")
+    func = module.body[index]
 
     comments = _comments(test_source)
     body = func.body
     markers: list[tuple[int, str]] = []
     prev_end = func.lineno
-    for index, stmt in enumerate(body):
+    for i, stmt in enumerate(body):
         label = _marker_of(stmt, comments, prev_end)
         if label is not None:
-            markers.append((index, label))
+            markers.append((i, label))
         prev_end = getattr(stmt, "end_lineno", stmt.lineno)
 
     plan: list[dict] = []
@@ -256,35 +447,46 @@ def instrument(test_source: str, entry: str) -> tuple[ast.Module, list[dict]]:
         for node in ast.walk(func):
             if isinstance(node, ast.Assert):
                 check_id = len(plan)
-                entry = {"id": check_id, "name": f"line {node.lineno}: assert "
-                         f"{_label(test_source, node.test)}", "line": node.lineno}
+                item = {"id": check_id, "name": f"line {node.lineno}: assert "
+                        f"{_label(test_source, node.test)}", "line": node.lineno}
                 if isinstance(node.test, ast.Constant) and not node.test.value:
-                    entry["unreachable"] = True  # `assert False`: passes by not being reached
-                plan.append(entry)
+                    item["unreachable"] = True  # `assert False`: passes by not being reached
+                plan.append(item)
                 ids[id(node)] = check_id
                 if id(node) in direct:
                     top_level.add(id(node))
         plan.sort(key=lambda c: (c["line"], c["id"]))
 
+    _Operands().visit(func)
     _Handlers().visit(func)
     _Asserts(ids, top_level, in_blocks=len(markers) >= 2).visit(func)
-    # Bind the recorder to a local first thing, so that code the test calls cannot swap the
-    # global for a fake; nested helpers of the test see the local through their closure.
-    bind = ast.Assign(targets=[ast.Name(id=_LOCAL, ctx=ast.Store())],
-                      value=ast.Name(id=_REC, ctx=ast.Load()))
-    func.body.insert(0, ast.copy_location(bind, func.body[0]))
+    args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in (_REC, _GRD, _FMT)],
+                         vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    maker = ast.FunctionDef(name=_MAKE, args=args,
+                            body=[func, ast.Return(value=ast.Name(id=entry, ctx=ast.Load()))],
+                            decorator_list=[], returns=None, type_comment=None)
+    if sys.version_info >= (3, 12):
+        maker.type_params = []
+    bind = ast.Assign(targets=[ast.Name(id=entry, ctx=ast.Store())],
+                      value=ast.Call(func=ast.Name(id=_MAKE, ctx=ast.Load()),
+                                     args=[ast.Starred(value=ast.Name(id=_BOOT, ctx=ast.Load()),
+                                                       ctx=ast.Load())], keywords=[]))
+    drop = ast.Delete(targets=[ast.Name(id=_MAKE, ctx=ast.Del())])
+    for new in (maker, bind, drop):
+        ast.copy_location(new, func)
+    module.body[index:index + 1] = [maker, bind, drop]
     ast.fix_missing_locations(module)
     return module, plan
 
 
-# ----------------------------------------------------------------------------- recording
+# ----------------------------------------------------------------------------- describing
 
 
-def _code_objects(code) -> set:
-    found = {code}
+def _code_objects(code) -> list:
+    found = [code]
     for const in code.co_consts:
         if hasattr(const, "co_code"):
-            found |= _code_objects(const)
+            found.extend(_code_objects(const))
     return found
 
 
@@ -319,72 +521,819 @@ def _describe(exc: BaseException, candidate_name: str) -> dict:
     return info
 
 
-class Recorder:
-    """Receives check events from the instrumented test, and only from it."""
+# ----------------------------------------------------------------------------- the vault
 
-    __slots__ = ("_allowed", "_emit", "_getframe", "failures", "hits", "narrow", "state",
-                 "swallowed")
 
-    def __init__(self, emit) -> None:
-        self._emit = emit
-        self._allowed: frozenset = frozenset()
-        self._getframe = sys._getframe
-        self.state: dict[int, bool] = {}  # check id -> passed (absent: never ran)
-        self.failures: dict[int, BaseException] = {}
-        self.swallowed: list[BaseException] = []  # caught by the test's catch-all handlers
-        self.narrow: list[BaseException] = []  # caught by handlers for named exceptions
-        self.hits: set[int] = set()  # blocks in which at least one assert held
+_MISSING = object()
 
-    def allow(self, codes: set) -> None:
-        self._allowed = frozenset(codes)
 
-    def _genuine(self) -> bool:
-        # frame 0: _genuine, 1: the recording method, 2: its caller
-        return self._getframe(2).f_code in self._allowed
+def _vault(nonce: bytes, fd: int, plan: list, test_ids: frozenset, main_ids: frozenset,
+           watch: list, pending: list, pid: int, untrusted):
+    """The one place that knows the nonce and decides verdicts (a generator; see the module doc).
 
-    def ok(self, check_id: int) -> None:
-        if not self._genuine():
+    Messages, each a tuple sent with ``.send``:
+
+    * from the instrumented test only: ``("ok", id)``, ``("hit", id)``, ``("block_ok", id)``,
+      ``("fail", id, (message, ordinary), swallow, exc)`` (replies whether the test goes on),
+      ``("caught", exc, broad)``;
+    * from anyone: ``("flush",)``, which writes the evidence the hook and the guard left in
+      ``pending`` (tampering only ever costs the candidate);
+    * from ``main`` only: ``("end", kind, exc, text)`` (replies the exception to describe),
+      then ``("detail", json_bytes)``, which writes the detail and the final record.
+    """
+    # Everything the vault uses is bound here, before any candidate code runs.
+    write, getpid, getframe = os.write, os.getpid, sys._getframe
+    try:
+        from _json import encode_basestring_ascii as enc  # C: immune to patches of json
+    except ImportError:  # pragma: no cover - CPython always has _json
+        enc = json.encoder.encode_basestring_ascii
+    _id, _type, _str, _tuple, _len, _bytes = id, type, str, tuple, len, bytes
+    _isinstance, _min, _any, _all, _bool = isinstance, min, any, all, bool
+    _enumerate = enumerate
+    s_encode, b_hex, dget = str.encode, bytes.hex, dict.get
+    type_name = type.__dict__["__name__"].__get__
+    missing = _MISSING
+    memory_error = MemoryError
+    prefix = b"\n\x1e" + nonce + b" "
+    del nonce
+    n_plan = _len(plan)
+    plan_ids = frozenset(c["id"] for c in plan)
+    unreachable = _tuple(c["id"] for c in plan if c.get("unreachable"))
+    state: dict = {}  # check id -> passed
+    failures: list = []  # (check id, exc)
+    swallowed: list = []
+    narrow: list = []
+    hits: set = set()
+    tampers: list = []
+    ended = None  # (status, reason) once main said the test ended
+
+    def out(body: bytes) -> None:
+        if getpid() != pid:  # a forked child of the program has no say
             return
-        if check_id not in self.state:  # an assert in a loop passes only if every round passed
-            self.state[check_id] = True
-            self._emit({"e": "check", "id": check_id, "passed": True, "message": ""})
+        data = prefix + body + b"\n"
+        while data:
+            data = data[write(fd, data):]
 
-    def hit(self, check_id: int) -> None:
-        if self._genuine():
-            self.hits.add(check_id)
+    def text(value, cap=_MSG_CAP) -> bytes:
+        if _type(value) is not _str:
+            value = "?"
+        if _len(value) > cap:
+            value = value[:cap // 2] + " ... " + value[-cap // 2:]
+        return s_encode(enc(value))
 
-    def block_ok(self, check_id: int) -> None:
-        """A block ran to its end: it passes only if one of its asserts ran (and held)."""
-        if not self._genuine():
-            return
-        if check_id in self.hits and check_id not in self.state:
-            self.state[check_id] = True
-            self._emit({"e": "check", "id": check_id, "passed": True, "message": ""})
+    def check_event(cid, passed, message=""):
+        out(b'{"e": "check", "id": %d, "passed": %s, "message": %s}'
+            % (cid, b"true" if passed else b"false", text(message)))
 
-    def fail(self, check_id: int, exc: BaseException, swallow: bool) -> bool:
-        """Record a failed check; True when the test should go on past it."""
-        if not self._genuine():
-            return False
-        if self.state.get(check_id) is not False:
-            self.state[check_id] = False
-            self.failures[check_id] = exc
-            if isinstance(exc, AssertionError):
-                message = f"AssertionError: {exc}" if str(exc) else "AssertionError"
+    def drain():
+        while pending:
+            item = pending.pop(0)
+            if _type(item) is not _tuple or _len(item) != 5:
+                continue
+            tampers.append(item)
+            event, detail, file, line, code = item
+            out(b'{"e": "tamper", "event": %s, "detail": %s, "file": %s, "line": %d, '
+                b'"code": %s}' % (text(event, 200), text(detail, 600), text(file, 300),
+                                  line if _type(line) is int else 0, text(code, 300)))
+
+    function_type = type(_vault)
+    get_name = function_type.__dict__["__name__"].__get__
+    get_code = function_type.__dict__["__code__"].__get__
+
+    def broken():
+        for index, (owner, key, value, label) in _enumerate(watch):
+            now = dget(owner, key, missing)
+            if now is value:
+                continue
+            # A library re-wrapping its own function on first use (torch.manual_seed does) puts
+            # a function of the same name and of library code there: not the candidate's.
+            if (_type(now) is function_type and _type(value) is function_type
+                    and get_name(now) == get_name(value) and not untrusted(get_code(now))):
+                watch[index] = (owner, key, now, label)
+                continue
+            return label
+        return None
+
+    def verified(cid) -> bool:
+        label = broken()
+        if label is None:
+            return True
+        pending.append(("patched", f"{label} was replaced while the test ran", "", 0, ""))
+        drain()
+        check_event(cid, False, f"void: {label} was replaced by the candidate")
+        state[cid] = False
+        return False
+
+    def conclude(kind, exc, info):
+        if tampers:
+            first = tampers[0]
+            where = f" (line {first[3]} of the candidate)" if first[3] else ""
+            return "tampered", f"the candidate tampered with the test: {first[0]}{where}", None
+        if kind == "memory":
+            return "memory", "the program ran out of memory (MemoryError)", exc
+        if kind in ("raised", "exit") and _any(exc is f for _, f in failures):
+            return "failed", "a check failed", exc
+        if kind in ("raised", "exit", "error"):
+            return "error", info, exc
+        if failures:
+            first = _min(failures, key=lambda item: item[0])[1]
+            return "failed", f"{_len(failures)} of {n_plan} checks failed", first
+        for cid in unreachable:
+            if cid not in state:
+                state[cid] = True
+                check_event(cid, True, "not reached, as the test intends")
+        memory = [e for e in swallowed + narrow if _isinstance(e, memory_error)]
+        if memory:
+            return ("memory", "the program ran out of memory (MemoryError, caught by the test)",
+                    memory[0])
+        if swallowed:
+            exc = swallowed[0]
+            return ("error", f"the test caught {type_name(_type(exc))} with a catch-all handler: "
+                    "the checks it guards did not pass", exc)
+        skipped = n_plan - _len(state)
+        if state and skipped and narrow:
+            exc = narrow[0]
+            return ("failed", f"{skipped} of {n_plan} checks did not run: the test caught "
+                    f"{type_name(_type(exc))}", exc)
+        if not state:
+            if narrow:
+                return ("vacuous", f"no check ran: the test caught {type_name(_type(narrow[0]))}",
+                        narrow[0])
+            return "vacuous", "the test finished without running any check", None
+        if not _all(state.values()):
+            return "failed", "a check failed", None
+        ran = _len(state)
+        if ran == n_plan:
+            return "passed", f"all {ran} checks passed", None
+        return ("passed", f"{ran} of {n_plan} checks ran and passed; the rest sit in branches "
+                "the test did not take", None)
+
+    out(s_encode(json.dumps({"e": "plan", "pid": pid, "checks": plan})))
+    reply = None
+    while True:
+        message = yield reply
+        reply = None
+        drain()
+        if _type(message) is not _tuple or not message:
+            continue
+        kind = message[0]
+        if kind == "flush":
+            continue
+        caller = getframe(1)
+        code_id = _id(caller.f_code)
+        if code_id in test_ids and ended is None:
+            if kind == "ok" and _len(message) == 2 and message[1] in plan_ids:
+                cid = message[1]
+                if cid not in state and verified(cid):  # in a loop: passes if every round did
+                    state[cid] = True
+                    check_event(cid, True)
+            elif kind == "hit" and _len(message) == 2:
+                hits.add(message[1])
+            elif kind == "block_ok" and _len(message) == 2 and message[1] in plan_ids:
+                cid = message[1]
+                if cid in hits and cid not in state and verified(cid):
+                    state[cid] = True
+                    check_event(cid, True)
+            elif kind == "fail" and _len(message) == 5 and message[1] in plan_ids:
+                cid, described, swallow, exc = message[1], message[2], message[3], message[4]
+                msg, ordinary = (described if _type(described) is _tuple
+                                 and _len(described) == 2 else ("?", False))
+                if state.get(cid) is not False:
+                    state[cid] = False
+                    failures.append((cid, exc))
+                    check_event(cid, False, msg)
+                reply = _bool(swallow is True and ordinary is True)
+            elif kind == "caught" and _len(message) == 3:
+                exc = message[1]
+                if not _any(exc is f for _, f in failures):
+                    (swallowed if message[2] is True else narrow).append(exc)
+        elif code_id in main_ids:
+            if kind == "end" and ended is None and _len(message) == 4:
+                label = broken()
+                if label is not None:
+                    pending.append(("patched", f"{label} was replaced while the test ran",
+                                    "", 0, ""))
+                    drain()
+                status, reason, exc = conclude(message[1], message[2], message[3])
+                ended = (status, reason)
+                reply = exc
+            elif kind == "detail" and ended is not None and _len(message) == 2:
+                if _type(message[1]) is _bytes:
+                    out(b'{"e": "detail", "hex": "%s"}' % s_encode(b_hex(message[1])))
+                out(b'{"e": "done", "status": %s, "reason": %s}'
+                    % (text(ended[0]), text(ended[1])))
+        else:
+            # Someone else holds the vault and tried to record a check: that is the forgery.
+            code = caller.f_code
+            pending.append(("recorder", "a call to the harness's recorder from outside the test",
+                            code.co_filename, caller.f_lineno or 0, ""))
+            drain()
+
+
+# ----------------------------------------------------------------------------- trust
+
+
+def _roots() -> tuple[str, ...]:
+    """Directories whose files are library code: the interpreter's and the sys.path entries.
+
+    The working directory (the run's private tmp) is never one, nor anything under it.
+    """
+    cwd = os.path.realpath(os.getcwd())
+    found: set[str] = set()
+    for path in [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.__file__),
+                 os.path.dirname(os.path.abspath(__file__)), *sys.path]:
+        if not path or not os.path.isabs(path) or not os.path.isdir(path):
+            continue
+        for form in {path, os.path.realpath(path)}:
+            form = form.rstrip(os.sep) + os.sep
+            if (cwd + os.sep).startswith(form) or form.startswith(cwd + os.sep):
+                continue
+            found.add(form)
+    return tuple(sorted(found))
+
+
+def _preimports(candidate_src: str) -> list[ast.stmt]:
+    """The candidate module's leading imports (the task's ``function_import`` block)."""
+    try:
+        body = ast.parse(candidate_src).body
+    except SyntaxError:
+        return []
+    out = []
+    for node in body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a docstring
+        if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and not node.level
+                                            and node.module != "__future__"):
+            out.append(node)
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        break
+    return out
+
+
+def _module_type():
+    return type(sys)
+
+
+def _follow(value):
+    """What a callable delegates to: numpy's dispatcher, functools.wraps, bound methods."""
+    for attr in ("_implementation", "__wrapped__", "__func__"):
+        try:
+            inner = object.__getattribute__(value, attr)
+        except (AttributeError, TypeError):
+            continue
+        if inner is not None and inner is not value:
+            return inner
+    return None
+
+
+def _snapshot(scratch: dict, names: set, chains: set, cap: int = 5000) -> tuple[list, dict]:
+    """What the test relies on, taken before any candidate code runs.
+
+    Returns the watch list ``[(owner dict, key, value, label)]`` (the test's names bound by the
+    leading imports, the attribute chains it reads through modules, and, two levels deep, the
+    callables those functions name in their own module) and the expected bindings.
+    """
+    module_type = _module_type()
+    expected = {n: scratch[n] for n in names if n in scratch}
+    watch: list = []
+    seen: set = set()
+
+    def add(owner: dict, key: str, value, label: str) -> None:
+        if len(watch) < cap and (id(owner), key) not in seen:
+            seen.add((id(owner), key))
+            watch.append((owner, key, value, label))
+
+    frontier = []
+    for chain in sorted(chains):
+        obj = expected.get(chain[0], _MISSING)
+        label = chain[0]
+        for attr in chain[1:]:
+            if not isinstance(obj, module_type):
+                break
+            owner = obj.__dict__
+            if attr not in owner:
+                try:
+                    getattr(obj, attr)  # a lazy module fills its dict on first access
+                except Exception:
+                    pass
+            if attr not in owner:
+                break
+            obj = owner[attr]
+            label = f"{label}.{attr}"
+            add(owner, attr, obj, label)
+            frontier.append(obj)
+    frontier.extend(expected.values())
+    function_type = type(_snapshot)
+    for _depth in range(2):
+        following = []
+        for value in frontier:
+            targets = [value]
+            inner = _follow(value)
+            if inner is not None:
+                targets.append(inner)
+            for target in targets:
+                if type(target) is not function_type:
+                    continue
+                globs = target.__globals__
+                where = globs.get("__name__", "?")
+                for code in _code_objects(target.__code__):
+                    for name in code.co_names:
+                        if name in globs:
+                            obj = globs[name]
+                            if callable(obj) or isinstance(obj, module_type):
+                                add(globs, name, obj, f"{where}.{name}")
+                                following.append(obj)
+        frontier = following
+    return watch, expected
+
+
+def _class_snapshot() -> dict:
+    """``id(class) -> (class, {protocol method: value})`` for every Python-level class."""
+    heap = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+    flags = type.__dict__["__flags__"].__get__
+    tdict = type.__dict__["__dict__"].__get__
+    subclasses = type.__dict__["__subclasses__"]
+    seen: dict = {}
+    stack = [object]
+    while stack:
+        cls = stack.pop()
+        try:
+            subs = subclasses(cls)
+        except TypeError:
+            continue
+        for sub in subs:
+            if id(sub) not in seen:
+                seen[id(sub)] = sub
+                stack.append(sub)
+    out = {}
+    for key, cls in seen.items():
+        if flags(cls) & heap:
+            d = tdict(cls)
+            out[key] = (cls, {p: d[p] for p in d.keys() & _ALL_PROTOCOLS})
+    return out
+
+
+# ----------------------------------------------------------------------------- guard and hook
+
+
+class _Refused(RuntimeError):
+    """Raised into the candidate where the harness refuses what it asked for."""
+
+
+def _make_trust(cand_name: str, roots: tuple, harness_ids: set, test_ids: frozenset):
+    """The shared judgement of code: whose is it, and who is asking."""
+    _id, _type, _str, _any, _getattr, _isinstance = id, type, str, any, getattr, isinstance
+    _frozenset, _hasattr = frozenset, hasattr
+    untrusted_ids: set = set()
+    keep: list = []  # keeps marked code objects alive, so their ids are never reused
+    stdlib = os.path.dirname(os.__file__) + os.sep
+    proxy_files = {stdlib + f"{m}.py" for m in (
+        "inspect", "bdb", "pdb", "trace", "profile", "cProfile", "cgitb", "code", "codeop",
+        "runpy", "doctest", "timeit", "pydoc", "rlcompleter")}
+    proxy_dirs = tuple(stdlib + d + os.sep for d in ("ctypes", "importlib", "asyncio",
+                                                     "concurrent", "unittest"))
+    logging_file = stdlib + "logging" + os.sep + "__init__.py"
+    traceback_file = traceback.__file__
+    handback = frozenset({"walk_tb", "walk_stack", "_walk_tb_with_full_positions"})
+    sys_modules = sys.modules
+    module_type = _module_type()
+    str_consts_cache: dict = {}
+
+    def untrusted(code) -> bool:
+        return _id(code) in untrusted_ids or code.co_filename == cand_name
+
+    def mark(code) -> None:
+        todo = [code]
+        while todo:
+            c = todo.pop()
+            if _id(c) in untrusted_ids:
+                continue
+            untrusted_ids.add(_id(c))
+            keep.append(c)
+            todo.extend(k for k in c.co_consts if _hasattr(k, "co_code"))
+
+    def proxy(code, frame):
+        """None: not a proxy. '': the import system. Otherwise the name its caller calls."""
+        fn = code.co_filename
+        if _type(fn) is not _str:
+            return None
+        if fn.startswith("<frozen importlib"):
+            return ""
+        if fn in proxy_files or fn.startswith(proxy_dirs):
+            qual = _getattr(code, "co_qualname", code.co_name)
+            head = qual.split(".")[0]
+            return head if code.co_name == "__init__" or head[:1].isupper() else code.co_name
+        if fn == logging_file and code.co_name in ("<lambda>", "currentframe"):
+            return "currentframe"
+        if fn == traceback_file:
+            f = frame
+            while f is not None and f.f_code.co_filename == traceback_file:
+                try:
+                    if f.f_locals.get("capture_locals"):
+                        return ""  # the locals' reprs go back to the caller
+                except Exception:
+                    return ""
+                f = f.f_back
+            if code.co_name in handback:
+                back = frame.f_back
+                if back is None or back.f_code.co_filename != traceback_file:
+                    return code.co_name
+        return None
+
+    def mentions(code, names) -> bool:
+        if _any(n in code.co_names for n in names):
+            return True
+        key = _id(code)
+        consts = str_consts_cache.get(key)
+        if consts is None:
+            consts = _frozenset(c for c in code.co_consts if _type(c) is _str)
+            str_consts_cache[key] = consts
+        return _any(n in consts for n in names)
+
+    def real_globals(frame) -> bool:
+        g = frame.f_globals
+        name = g.get("__name__")
+        mod = sys_modules.get(name) if _type(name) is _str else None
+        return _isinstance(mod, module_type) and _getattr(mod, "__dict__", None) is g
+
+    def driven(frame, names) -> bool:
+        """Is this request the candidate's? ``frame`` made it; ``names`` identify the API."""
+        f = frame
+        while f is not None:
+            code = f.f_code
+            cid = _id(code)
+            if cid in harness_ids or cid in test_ids:
+                return False
+            if untrusted(code):
+                return True
+            px = proxy(code, f)
+            if px is not None:
+                names = (px,) if px else None
+                f = f.f_back
+                continue
+            if names is not None and not mentions(code, names):
+                return True  # reached through a C trampoline the candidate handed a callable
+            return not real_globals(f)
+        return True  # nothing but proxies and trampolines: a thread the candidate started
+
+    def on_stack(frame) -> bool:
+        """Is candidate code anywhere below this frame (before an import of library code)?"""
+        f = frame
+        while f is not None:
+            code = f.f_code
+            if untrusted(code):
+                return True
+            if _id(code) in test_ids or _id(code) in harness_ids:
+                return False
+            if (code.co_name == "<module>" and code.co_filename.startswith(roots)
+                    and f.f_back is not None
+                    and f.f_back.f_code.co_filename.startswith("<frozen importlib")):
+                return False  # a library module importing itself
+            f = f.f_back
+        return False
+
+    return untrusted, mark, driven, on_stack
+
+
+def _make_guard(untrusted, classes: dict, pending: list, flush, where):
+    """``g(value, kind)``: the operand check the instrumented test calls; returns ``value``."""
+    _type, _id, _len, _frozenset, _sorted, _any = type, id, len, frozenset, sorted, any
+    _issubclass, _set, _str, _dict = issubclass, set, str, dict
+    exception = Exception
+    flags = type.__dict__["__flags__"].__get__
+    tdict = type.__dict__["__dict__"].__get__
+    mro_of = type.__dict__["__mro__"].__get__
+    type_name = type.__dict__["__qualname__"].__get__
+    function_type = type(_make_guard)
+    heap = 1 << 9
+    protocols = {k: _frozenset(v) for k, v in PROTOCOLS.items()}
+    deep = {K_CMP, K_IN, K_NUM, K_FUNC}
+    plain = _frozenset({int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
+                        range, slice})
+    containers = (list, tuple, set, frozenset, dict)
+    get_obj = object.__getattribute__
+    ndarray = getattr(sys.modules.get("numpy"), "ndarray", None)
+    wrappers = _frozenset({staticmethod, classmethod, property})
+    try:
+        import functools
+        wrappers |= {functools.partial, functools.partialmethod}
+    except ImportError:  # pragma: no cover
+        pass
+
+    def unwrap(value):
+        for _ in range(8):
+            t = _type(value)
+            if t not in wrappers and t.__name__ != "method":
+                return value
+            for attr in ("__func__", "func", "fget"):
+                try:
+                    value = get_obj(value, attr)
+                    break
+                except exception:
+                    continue
             else:
-                message = f"{type(exc).__name__}: {exc}"
-            self._emit({"e": "check", "id": check_id, "passed": False,
-                        "message": _trim(message, _MSG_CAP)})
-        return swallow and isinstance(exc, Exception) and not isinstance(exc, MemoryError)
+                return value
+        return value
 
-    def caught(self, exc: BaseException, broad: bool) -> None:
-        if not self._genuine():
+    def bad_class(t, protos):
+        try:
+            mro = mro_of(t)
+        except TypeError:
+            return None
+        for cls in mro:
+            if not flags(cls) & heap:
+                continue
+            d = tdict(cls)
+            keys = protos & d.keys()
+            if not keys:
+                continue
+            snap = classes.get(_id(cls))
+            if snap is not None and snap[0] is cls:
+                for p in keys:
+                    if d[p] is not snap[1].get(p, _MISSING):
+                        return f"{type_name(cls)}.{p} was replaced by the candidate"
+                continue
+            for p in _sorted(keys):
+                value = d[p]
+                if value is None:
+                    continue
+                inner = unwrap(value)
+                if _type(inner) is function_type:
+                    if untrusted(inner.__code__):
+                        return f"the candidate's class {type_name(cls)} overrides {p}"
+                else:
+                    return (f"{type_name(cls)}, made while the candidate ran, sets {p} to a "
+                            f"{type_name(_type(inner))}")
+        return None
+
+    def scan(value, kind):
+        protos = protocols[kind]
+        todo = [value]
+        seen = _set()
+        budget = 20000
+        while todo and budget:
+            budget -= 1
+            obj = todo.pop()
+            t = _type(obj)
+            if t in plain:
+                continue
+            if _id(obj) in seen:
+                continue
+            seen.add(_id(obj))
+            why = bad_class(t, protos)
+            if why is not None:
+                return why
+            if kind not in deep:
+                continue
+            for base in containers:
+                if _issubclass(t, base):
+                    try:
+                        if base is _dict:
+                            todo.extend(_dict.keys(obj))
+                            todo.extend(_dict.values(obj))
+                        else:
+                            todo.extend(base.__iter__(obj))
+                    except exception:
+                        pass
+                    break
+            else:
+                if ndarray is not None and t is ndarray:
+                    try:
+                        if obj.dtype.kind == "O":
+                            todo.extend(ndarray.tolist(ndarray.ravel(obj))[:budget])
+                    except Exception:
+                        pass
+                else:
+                    try:
+                        own = get_obj(obj, "__dict__")
+                    except Exception:
+                        own = None
+                    if _type(own) is _dict and _any(
+                            _type(k) is _str and (k.startswith("__array") or k.startswith("__torch"))
+                            for k in own):
+                        return f"a {type_name(t)} carries its own array or tensor protocol"
+        return None
+
+    def guard(value, kind):
+        why = scan(value, kind)
+        if why is None:
+            return value
+        file, line, code = where()
+        pending.append(("comparison", why, file, line, code))
+        flush()
+        raise AssertionError(f"refused: {why}")
+
+    return guard
+
+
+_WATCH = {
+    "sys._getframe": "frame", "sys._current_frames": "frame", "sys._current_exceptions": "frame",
+    "object.__getattr__": "getattr", "object.__setattr__": "setattr",
+    "gc.get_objects": "gc", "gc.get_referrers": "gc", "gc.get_referents": "gc",
+    "sys.settrace": "trace", "sys.setprofile": "trace", "sys.addaudithook": "trace",
+    "sys.monitoring.register_callback": "trace", "sys.monitoring.use_tool_id": "trace",
+    "code.__new__": "code", "function.__new__": "function", "exec": "exec", "open": "open",
+    "ctypes.dlopen": "ctypes", "ctypes.dlsym": "ctypes", "ctypes.dlsym/handle": "ctypes",
+    "ctypes.call_function": "ctypes", "ctypes.cdata": "ctypes", "ctypes.cdata/buffer": "ctypes",
+    "ctypes.string_at": "ctypes", "ctypes.wstring_at": "ctypes", "ctypes.addressof": "ctypes",
+    "ctypes.PyObj_FromPtr": "ctypes", "ctypes.create_string_buffer": "ctypes",
+    "ctypes.create_unicode_buffer": "ctypes", "ctypes.get_errno": "ctypes",
+    "ctypes.set_errno": "ctypes",
+}
+_FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
+_API_NAMES = {
+    "sys._getframe": ("_getframe",), "sys._current_frames": ("_current_frames",),
+    "sys._current_exceptions": ("_current_exceptions",), "gc.get_objects": ("get_objects",),
+    "gc.get_referrers": ("get_referrers",), "gc.get_referents": ("get_referents",),
+    "sys.settrace": ("settrace",), "sys.setprofile": ("setprofile",),
+    "sys.addaudithook": ("addaudithook",), "sys.monitoring.register_callback":
+    ("register_callback",), "sys.monitoring.use_tool_id": ("use_tool_id",),
+}
+# Why each kind is refused (not only recorded): each hands the candidate something it cannot
+# give back. A frame reaches every caller's locals (the test's expected values) through
+# f_back; the collector's walks reach every object; a trace, profile or audit hook receives
+# frames; ctypes reads and writes any memory; /proc/self/mem is the memory itself; a rebuilt
+# or rebound code object runs as someone else's code. What the candidate merely executes or
+# compiles is allowed, and its code is marked as the candidate's wherever it runs.
+_WHY = {
+    "frame": "a frame of the running program (it leads to the test's and the harness's state)",
+    "gc": "a walk of the garbage collector's objects",
+    "trace": "a trace, profile or audit hook (they receive frames)",
+    "ctypes": "ctypes (raw memory access)",
+    "code": "building a code object",
+}
+
+
+def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: list,
+               cand_name: str, cand_lines: list, classes: dict, active: list):
+    """The audit hook (PEP 578): refuses and records introspection the candidate asks for."""
+    untrusted, mark, driven, on_stack = trust
+    import _thread
+
+    _type, _id, _str, _bytes, _int, _len, _any = type, id, str, bytes, int, len, any
+    getframe, get_ident, os_stat, fspath = sys._getframe, _thread.get_ident, os.stat, os.fspath
+    flags = type.__dict__["__flags__"].__get__
+    tdict = type.__dict__["__dict__"].__get__
+    mro_of = type.__dict__["__mro__"].__get__
+    code_type = type(_make_hook.__code__)
+    watch, why_of, api = _WATCH, _WHY, _API_NAMES
+    frame_attrs = _FRAME_ATTRS
+    refused = _Refused
+    busy: set = set()
+    dirs: list = []
+    try:
+        proc_dev = os_stat("/proc/self").st_dev
+    except OSError:
+        proc_dev = None
+    s_isdir = __import__("stat").S_ISDIR
+
+    def locate(frame):
+        f = frame
+        while f is not None:
+            if untrusted(f.f_code):
+                line = f.f_lineno or 0
+                text = ""
+                if f.f_code.co_filename == cand_name and 0 < line <= _len(cand_lines):
+                    text = cand_lines[line - 1].strip()[:300]
+                return f.f_code.co_filename, line, text
+            f = f.f_back
+        if frame is None:
+            return "", 0, ""
+        return frame.f_code.co_filename, frame.f_lineno or 0, ""
+
+    def refuse(event, detail, frame):
+        file, line, text = locate(frame)
+        pending.append((event, detail, file, line, text))
+        flush()
+        raise refused(f"refused by the AICoder harness: {detail}")
+
+    def safe_pathlike(t) -> bool:
+        try:
+            mro = mro_of(t)
+        except TypeError:
+            return False
+        for cls in mro:
+            d = tdict(cls)
+            if "__fspath__" in d:
+                if not flags(cls) & (1 << 9):
+                    return True
+                snap = classes.get(_id(cls))
+                return snap is not None and snap[0] is cls and \
+                    snap[1].get("__fspath__") is d["__fspath__"]
+        return False
+
+    def check_open(path, frame):
+        t = _type(path)
+        if t is _int:
             return
-        if any(exc is f for f in self.failures.values()):
-            return  # a failed check the test caught itself: already counted as failed
-        (self.swallowed if broad else self.narrow).append(exc)
+        if t is _bytes:
+            path = path.decode("utf-8", "surrogateescape")
+        elif t is not _str:
+            if not safe_pathlike(t):
+                if driven(frame, None):
+                    refuse("open", "open() of a path object whose class the candidate made",
+                           frame)
+                return
+            path = fspath(path)
+            if _type(path) is _bytes:
+                path = path.decode("utf-8", "surrogateescape")
+            if _type(path) is not _str:
+                return
+        name = path.rpartition("/")[2]
+        try:
+            st = os_stat(path)
+        except (OSError, ValueError, TypeError):
+            st = None
+        if st is None:
+            if name == "mem":
+                refuse("open", f"open() of {path!r} (process memory)", frame)
+            if not path.startswith("/"):
+                for d in dirs:
+                    try:
+                        if os_stat(d + "/" + path).st_dev == proc_dev:
+                            refuse("open", f"open() of {path!r} under /proc", frame)
+                    except (OSError, ValueError):
+                        continue
+            return
+        if (proc_dev is not None and st.st_dev == proc_dev
+                and (name == "mem" or not path.startswith("/proc/"))):
+            refuse("open", f"open() of {path!r} (process memory)", frame)
+        if s_isdir(st.st_mode) and _len(dirs) < 256:
+            dirs.append(path)
 
-    def is_failure(self, exc: BaseException) -> bool:
-        return any(exc is f for f in self.failures.values())
+    def handle(kind, event, args, frame):
+        if kind in ("frame", "gc", "trace"):
+            if driven(frame, api.get(event)):
+                refuse(event, f"{event}(): {why_of[kind]}", frame)
+        elif kind == "getattr":
+            if _len(args) != 2:
+                return
+            obj, name = args
+            if name in frame_attrs:
+                if driven(frame, (name,)):
+                    refuse(event, f"reading .{name}: {why_of['frame']}", frame)
+            elif (name == "__code__" and _any(obj is f for f in test_funcs)
+                  and driven(frame, None)):
+                refuse(event, "reading the test function's code (its expected values)", frame)
+        elif kind == "setattr":
+            if _len(args) != 3:
+                return
+            obj, name = args[0], args[1]
+            if name == "__code__":
+                if _any(obj is f for f in test_funcs) or driven(frame, None):
+                    refuse(event, "rebinding a function's __code__", frame)
+            elif name in ("__defaults__", "__kwdefaults__") and _any(obj is f for f in test_funcs):
+                refuse(event, f"rebinding the test function's {name}", frame)
+        elif kind == "code":
+            if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+                return  # unmarshalling a module's code while importing it (Python 3.8)
+            if driven(frame, None):
+                refuse(event, f"{event}(): {why_of['code']}", frame)
+        elif kind == "function":
+            code = args[0] if args else None
+            if _type(code) is code_type and on_stack(frame):
+                mark(code)
+        elif kind == "exec":
+            code = args[0] if args else None
+            if _type(code) is not code_type:
+                return
+            if frame is not None and frame.f_code.co_name == "_call_with_frames_removed":
+                back = frame.f_back
+                loader = back.f_locals.get("self") if back is not None else None
+                if (back is not None and back.f_code.co_name == "exec_module"
+                        and _type(getattr(loader, "path", None)) is _str
+                        and loader.path == code.co_filename):
+                    return  # the import system running a library file
+            if on_stack(frame):
+                mark(code)
+        elif kind == "open":
+            if args:
+                check_open(args[0], frame)
+        elif kind == "ctypes" and driven(frame, None):
+            refuse(event, f"{event}: {why_of['ctypes']}", frame)
+
+    def hook(event, args):
+        if not active[0]:
+            return
+        kind = watch.get(event)
+        if kind is None:
+            return
+        tid = get_ident()
+        if tid in busy:
+            return
+        busy.add(tid)
+        try:
+            try:
+                frame = getframe(1)
+            except ValueError:
+                frame = None
+            handle(kind, event, args, frame)
+        finally:
+            busy.discard(tid)
+
+    return hook
 
 
 # ----------------------------------------------------------------------------- running
@@ -451,7 +1400,35 @@ def run_script(source: str, name: str, emit, finish, pid: int) -> None:
     finish("vacuous", "the script ran to its end (script mode has no checks)")
 
 
+def _undumpable() -> None:
+    """prctl(PR_SET_DUMPABLE, 0): no other process (a child the candidate starts, included) may
+    read this one's memory through /proc/PID/mem, where the vault's nonce lives."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
+    except (ImportError, OSError, AttributeError):  # not Linux, or no ctypes: nothing to do
+        pass
+
+
+def _fmt(exc: BaseException) -> tuple:
+    """What the vault records of a failed check: its message, and whether the test goes on."""
+    try:
+        if isinstance(exc, AssertionError):
+            text = str(exc)
+            message = f"AssertionError: {text}" if text else "AssertionError"
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+    except BaseException:  # the candidate's __str__ raised
+        message = type(exc).__name__
+    ordinary = isinstance(exc, Exception) and not isinstance(exc, MemoryError)
+    return (_trim(message, _MSG_CAP) if type(message) is str else "?", ordinary is True)
+
+
 def main(argv: list[str] | None = None) -> None:
+    import builtins
+
+    pristine = dict(builtins.__dict__)  # before anything else can touch them
     argv = sys.argv[1:] if argv is None else argv
     if argv:
         with open(argv[0], encoding="utf-8") as fh:
@@ -463,28 +1440,28 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdin = open(os.devnull)  # noqa: SIM115 - the program may read stdin: give it nothing
 
     nonce = request.pop("nonce").encode()
+    secret = [b"\n\x1e" + nonce + b" "]  # for the simple emitter; emptied once the vault holds it
     out_fd = os.dup(1)  # our own channel: survives the program closing or redirecting fd 1
     my_pid = os.getpid()
-    write = os.write
-    dumps = json.dumps
-    getpid = os.getpid
     exit_now = os._exit
-
-    def emit(event: dict) -> None:
-        if getpid() != my_pid:  # a forked child of the program has no say
-            return
-        data = b"\n\x1e" + nonce + b" " + dumps(event, default=str).encode() + b"\n"
-        while data:
-            data = data[write(out_fd, data):]
-
     _apply_limits(request.get("limits", {}))
     cand_name = request.get("candidate_name", "candidate.py")
     test_name = request.get("test_name", "test.py")
     entry = request["entry"]
     candidate_src = request.pop("candidate")
     test_src = request.pop("test")
+    harden = request.get("harden", True)
 
-    def finish(status: str, reason: str, exc: BaseException | None = None) -> None:
+    def simple_emit(event: dict) -> None:  # script mode and unusable tests: no checks to forge
+        if os.getpid() != my_pid:
+            return
+        if not secret:
+            return
+        data = secret[0] + json.dumps(event, default=str).encode() + b"\n"
+        while data:
+            data = data[os.write(out_fd, data):]
+
+    def simple_finish(status: str, reason: str, exc: BaseException | None = None) -> None:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -493,82 +1470,150 @@ def main(argv: list[str] | None = None) -> None:
         event = {"e": "done", "status": status, "reason": reason, "peak_kb": _peak_kb()}
         if exc is not None:
             event["traceback"] = _describe(exc, cand_name)
-        emit(event)
+        simple_emit(event)
         exit_now(0)
 
     if request.get("script"):
-        run_script(candidate_src, cand_name, emit, finish, my_pid)
+        run_script(candidate_src, cand_name, simple_emit, simple_finish, my_pid)
         return
 
     # Parse and instrument the test before any of the program's code runs.
     try:
+        test_tree = ast.parse(test_src)
         module, plan = instrument(test_src, entry)
         test_code = compile(module, test_name, "exec")
     except (SyntaxError, LookupError) as exc:
-        emit({"e": "plan", "pid": my_pid, "checks": []})
-        finish("error", f"the task's test code is unusable: {exc}", exc)
+        simple_emit({"e": "plan", "pid": my_pid, "checks": []})
+        simple_finish("error", f"the task's test code is unusable: {exc}", exc)
         return
-    emit({"e": "plan", "pid": my_pid, "checks": plan})
+    test_ids = frozenset(id(c) for c in _code_objects(test_code))
+    entry_node = next(n for n in test_tree.body if getattr(n, "name", None) == entry)
+    used_names, used_chains = _names_used(entry_node)
 
-    recorder = Recorder(emit)
-    recorder.allow(_code_objects(test_code))
-    for name, src in ((cand_name, candidate_src), (test_name, test_src)):
-        linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+    # The candidate's leading imports, run by the harness: what the test relies on is then
+    # known, and snapshotted, before a line of the candidate's own runs.
+    scratch: dict = {"__name__": "__main__", "__builtins__": builtins}
+    for node in _preimports(candidate_src) if harden else []:
+        try:
+            exec(compile(ast.Module(body=[node], type_ignores=[]), "<aicoder-imports>", "exec"),
+                 scratch)
+        except BaseException:  # the candidate's own run reports it
+            pass
+    watch, expected = _snapshot(scratch, used_names, used_chains) if harden else ([], {})
+    for key, value in pristine.items():
+        if key != "_":
+            watch.append((builtins.__dict__, key, value, f"builtins.{key}"))
+    classes = _class_snapshot() if harden else {}
 
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__, _REC: recorder}
+    pending: list = []
+    main_ids = frozenset(id(c) for c in _code_objects(main.__code__))
+    harness_ids = set()
+    for fn in (_vault, _make_trust, _make_guard, _make_hook, main, _fmt, _undumpable):
+        harness_ids.update(id(c) for c in _code_objects(fn.__code__))
+    trust = _make_trust(cand_name, _roots(), harness_ids, test_ids)
+    untrusted, mark = trust[0], trust[1]
+    vault = _vault(nonce, out_fd, plan, test_ids, main_ids, watch, pending, my_pid, untrusted)
+    del nonce
+    secret.clear()
+    next(vault)  # writes the plan
+
+    def flush() -> None:
+        try:
+            vault.send(("flush",))
+        except ValueError:  # the vault is running: it drains on its next message
+            pass
+
+    cand_lines = candidate_src.splitlines()
+    test_frame_line = [test_name, 0]
+
+    def where():
+        return test_frame_line[0], test_frame_line[1], ""
+
+    guard = _make_guard(untrusted, classes, pending, flush, where) if harden else \
+        (lambda value, kind: value)
+    active = [False]
+    test_funcs: list = []
+    if harden:
+        _undumpable()
+        sys.addaudithook(_make_hook(trust, pending, flush, test_ids, test_funcs, cand_name,
+                                    cand_lines, classes, active))
+    linecache.cache[cand_name] = (len(candidate_src), None, candidate_src.splitlines(True),
+                                  cand_name)
+
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
     sys.argv = [cand_name]
-    stage = "candidate"
-    try:
-        exec(compile(candidate_src, cand_name, "exec"), namespace)
-        stage = "test"
-        exec(test_code, namespace)
-        namespace[_REC] = recorder  # the candidate cannot swap the recorder for its own
-        stage = "run"
-        namespace[entry]()
-    except BaseException as exc:
-        if isinstance(exc, MemoryError):
-            finish("memory", "the program ran out of memory (MemoryError)", exc)
-        if recorder.is_failure(exc):
-            finish("failed", "a check failed", exc)
-        if isinstance(exc, SystemExit):
-            finish("error", f"the program called sys.exit({exc.code!r}) before the test finished",
-                   exc)
-        where = {"candidate": "while defining the candidate",
-                 "test": "while loading the test", "run": "while running the test"}[stage]
-        finish("error", f"{type(exc).__name__} {where}", exc)
-        return
+    outcome = ["returned", None, ""]
 
-    if recorder.failures:
-        first = recorder.failures[min(recorder.failures)]
-        finish("failed", f"{len(recorder.failures)} of {len(plan)} checks failed", first)
-    for check in plan:
-        if check.get("unreachable") and check["id"] not in recorder.state:
-            recorder.state[check["id"]] = True
-            emit({"e": "check", "id": check["id"], "passed": True,
-                  "message": "not reached, as the test intends"})
-    memory = [e for e in recorder.swallowed + recorder.narrow if isinstance(e, MemoryError)]
-    if memory:
-        finish("memory", "the program ran out of memory (MemoryError, caught by the test)",
-               memory[0])
-    if recorder.swallowed:
-        exc = recorder.swallowed[0]
-        finish("error", f"the test caught {type(exc).__name__} with a catch-all handler: "
-               "the checks it guards did not pass", exc)
-    skipped = len(plan) - len(recorder.state)
-    if recorder.state and skipped and recorder.narrow:
-        exc = recorder.narrow[0]
-        finish("failed", f"{skipped} of {len(plan)} checks did not run: the test caught "
-               f"{type(exc).__name__}", exc)
-    if not recorder.state:
-        if recorder.narrow:
-            exc = recorder.narrow[0]
-            finish("vacuous", f"no check ran: the test caught {type(exc).__name__}", exc)
-        finish("vacuous", "the test finished without running any check")
-    ran = len(recorder.state)
-    if ran == len(plan):
-        finish("passed", f"all {ran} checks passed")
-    finish("passed", f"{ran} of {len(plan)} checks ran and passed; the rest sit in branches "
-           "the test did not take")
+    def run() -> None:
+        """The candidate and the test, on a thread of their own: Python runs signal handlers
+        only on the main thread, so the candidate can install none (a handler receives the
+        frame that is running, which could be the vault's), and the main thread holds nothing
+        but this wait."""
+        stage = "candidate"
+        try:
+            code = compile(candidate_src, cand_name, "exec")
+            mark(code)
+            active[0] = True
+            exec(code, namespace)
+            stage = "test"
+            tests = {k: v for k, v in namespace.items() if k != "__builtins__"}
+            tests["__builtins__"] = dict(pristine)
+            for name, value in expected.items():
+                if tests.get(name, _MISSING) is not value:
+                    pending.append(("rebound", f"the candidate rebound {name!r}, which the test "
+                                    "uses", cand_name, 0, ""))
+                    flush()
+                watch.append((tests, name, value, name))
+            for name in used_names & set(pristine):
+                if (name in namespace and namespace[name] is not pristine[name]
+                        and name not in expected):
+                    pending.append(("shadowed", f"the candidate's module defines {name!r}, a "
+                                    "builtin the test uses", cand_name, 0, ""))
+                    flush()
+            tests[_BOOT] = (vault, guard, _fmt)
+            exec(test_code, tests)
+            del tests[_BOOT]
+            test_fn = tests[entry]
+            test_funcs.append(test_fn)
+            stage = "run"
+            test_fn()
+        except BaseException as exc:
+            outcome[1] = exc
+            if isinstance(exc, MemoryError):
+                outcome[0] = "memory"
+            elif isinstance(exc, SystemExit):
+                outcome[0] = "exit"
+                outcome[2] = f"the program called sys.exit({exc.code!r}) before the test finished"
+            else:
+                where_text = {"candidate": "while defining the candidate",
+                              "test": "while loading the test",
+                              "run": "while running the test"}[stage]
+                outcome[0], outcome[2] = "raised", f"{type(exc).__name__} {where_text}"
+
+    import threading
+
+    worker = threading.Thread(target=run, name="candidate")
+    worker.start()
+    worker.join()
+    kind, caught, info = outcome
+    active[0] = False
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    described = vault.send(("end", kind, caught, info))
+    # The test's source goes into linecache only now, for the traceback.
+    linecache.cache[test_name] = (len(test_src), None, test_src.splitlines(True), test_name)
+    detail: dict = {"peak_kb": _peak_kb()}
+    try:
+        if described is not None:
+            detail["traceback"] = _describe(described, cand_name)
+        payload = json.dumps(detail, default=str).encode()
+    except BaseException:
+        payload = b'{}'
+    vault.send(("detail", payload))
+    exit_now(0)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ __all__ = [
     "Limits",
     "Program",
     "Status",
+    "Tamper",
     "TracebackInfo",
 ]
 
@@ -43,6 +44,10 @@ class Status(str, Enum):
     """The process ended without the harness's own final record (os._exit, a signal, a kill)."""
     CANCELLED = "cancelled"
     """Stopped from outside (a Stop button) before it finished; the process group was killed."""
+    TAMPERED = "tampered"
+    """The candidate reached into the harness or the test: introspection the harness refused,
+    a patched library or builtin the test relies on, or a value whose class the candidate made
+    to compare equal. Never a pass, whatever the checks said; see ``ExecutionResult.tamper``."""
 
     @property
     def ok(self) -> bool:
@@ -113,6 +118,22 @@ class TracebackInfo(BaseModel, frozen=True):
         return f"{self.exc_type}: {self.message}" if self.message else self.exc_type
 
 
+class Tamper(BaseModel, frozen=True):
+    """One piece of evidence that the candidate tampered with the test."""
+
+    event: str = Field(description="what was refused or found: 'sys._getframe', 'comparison', "
+                       "'patched' ...")
+    detail: str = Field(description="one line for people: what the candidate asked for or did")
+    file: str = Field(default="", description="where: the candidate's file (or the test's)")
+    line: int = Field(default=0, description="the line there, 0 when unknown")
+    code: str = Field(default="", description="the source of that line, when known")
+
+    def summary(self) -> str:
+        where = f" at line {self.line}" if self.line else ""
+        code = f": `{self.code}`" if self.code else ""
+        return f"{self.detail}{where}{code}"
+
+
 class CheckResult(BaseModel, frozen=True):
     """One check of the test function: a top-level assert, or a `Test case` block."""
 
@@ -138,6 +159,7 @@ class ExecutionResult(BaseModel, frozen=True):
     peak_memory_mb: float | None = Field(default=None, description="max RSS, when known")
     exit_code: int | None = None
     backend: str = ""
+    tamper: list[Tamper] = Field(default_factory=list, description="evidence, when tampered")
 
     @property
     def passed(self) -> bool:
@@ -146,8 +168,8 @@ class ExecutionResult(BaseModel, frozen=True):
 
     @property
     def any_passed(self) -> bool:
-        """SR@Any for one sample: at least one check passed."""
-        return any(c.passed for c in self.checks)
+        """SR@Any for one sample: at least one check passed (never when tampered)."""
+        return self.status is not Status.TAMPERED and any(c.passed for c in self.checks)
 
     @property
     def checks_executed(self) -> int:

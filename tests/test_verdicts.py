@@ -34,7 +34,8 @@ def test_plan_names_top_level_and_nested_asserts():
     assert [c["name"] for c in plan] == ["line 2: assert f(1) == 2",
                                          "line 4: assert f(i) == 2 * i"]
     compile(module, "test.py", "exec")  # the rewrite is valid Python
-    assert "__aicoder_checks__" in ast.unparse(module)
+    text = ast.unparse(module)
+    assert "__aicoder_rec__.send" in text and "__aicoder_checks__" not in text
 
 
 def test_plan_uses_test_case_blocks_when_marked():

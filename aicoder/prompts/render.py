@@ -43,6 +43,13 @@ def describe_failure(result: ExecutionResult, *, output_chars: int = 1500) -> st
     """What the analysis prompt shows: the verdict, each check, the candidate's frames, the
     exception, and the program's output with long parts trimmed in the middle."""
     lines = [f"Verdict: {result.status.value} — {result.reason}"]
+    if result.tamper:
+        lines.append("The harness refused what your code did. Reaching into the test or the "
+                     "harness (frames, the garbage collector, patched libraries or builtins, "
+                     "values whose class always compares equal) is never a pass. Write the "
+                     "function so it computes the answer. What was refused:")
+        for evidence in result.tamper[:5]:
+            lines.append(f"  - {evidence.summary()}")
     if result.checks:
         lines.append("Checks:")
         for check in result.checks:

@@ -10,6 +10,7 @@ __all__ = ["STATUS_ICONS", "check_rows", "summary_markdown"]
 STATUS_ICONS = {
     Status.PASSED: "✓", Status.FAILED: "✗", Status.VACUOUS: "○", Status.ERROR: "✗",
     Status.TIMEOUT: "✗", Status.MEMORY: "✗", Status.CRASHED: "✗", Status.CANCELLED: "■",
+    Status.TAMPERED: "⚠",
 }
 
 
@@ -23,6 +24,9 @@ def summary_markdown(result: ExecutionResult) -> str:
         f"{result.reason}",
         f"*{result.duration_s:.2f} s in the `{result.backend}` sandbox{memory}*",
     ]
+    if result.tamper:
+        evidence = "\n".join(f"- **{t.event}** — {t.summary()}" for t in result.tamper[:5])
+        lines.insert(2, "The harness refused or found:\n\n" + evidence)
     return "\n\n".join(lines)
 
 

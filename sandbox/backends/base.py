@@ -25,6 +25,7 @@ from sandbox.types import (
     Limits,
     Program,
     Status,
+    Tamper,
     TracebackInfo,
 )
 
@@ -234,16 +235,43 @@ def _traceback(data: dict | None) -> TracebackInfo | None:
                          text=data.get("text", ""))
 
 
+def _detail(event: dict | None) -> dict:
+    """The harness's detail record (traceback, peak memory): hex of a JSON object."""
+    if not event:
+        return {}
+    try:
+        data = json.loads(bytes.fromhex(str(event.get("hex", ""))))
+    except (ValueError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _tampers(events: list[dict]) -> list[Tamper]:
+    found = []
+    for event in events:
+        try:
+            found.append(Tamper(event=str(event.get("event", "")), detail=str(event.get("detail", "")),
+                                file=str(event.get("file", "")), line=int(event.get("line") or 0),
+                                code=str(event.get("code", ""))))
+        except (ValueError, TypeError):
+            continue
+    return found[:20]
+
+
 def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
     """Turn the harness's events and the process's end into one ExecutionResult.
 
     Only a ``done`` event from the harness's own process can say passed/failed/vacuous/error;
-    without one the process-level facts decide (timeout, memory, crashed).
+    without one the process-level facts decide (timeout, memory, crashed). Any ``tamper``
+    event makes the run ``tampered`` (unless it was cancelled), and a tampered run has no
+    passed check. A ``passed`` that its own check events do not bear out is not believed.
     """
     plan: list[dict] = []
     pid = None
     state: dict[int, tuple[bool, str]] = {}
     done: dict | None = None
+    detail: dict | None = None
+    tamper_events: list[dict] = []
     for event in outcome.events:
         kind = event.get("e")
         if kind == "plan" and pid is None:
@@ -254,14 +282,26 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
                 previous = state.get(cid)
                 if previous is None or previous[0]:  # a failure is never overturned
                     state[cid] = (bool(event.get("passed")), str(event.get("message", "")))
+        elif kind == "tamper":
+            tamper_events.append(event)
+        elif kind == "detail" and detail is None:
+            detail = event
         elif kind == "done" and done is None:
             done = event
 
+    extra = _detail(detail)
     if done is not None:
-        status = Status(done.get("status", "crashed"))
-        reason = done.get("reason", "")
-        tb = _traceback(done.get("traceback"))
-        peak = done.get("peak_kb")
+        try:
+            status = Status(done.get("status", "crashed"))
+        except ValueError:
+            status = Status.CRASHED
+        reason = str(done.get("reason", ""))
+        tb = _traceback(done.get("traceback") or extra.get("traceback"))
+        peak = done.get("peak_kb") or extra.get("peak_kb")
+        executed = [passed for passed, _ in state.values()]
+        if status is Status.PASSED and (not executed or not all(executed)):
+            status, reason = Status.CRASHED, ("the harness's final record says passed, but its "
+                                              "checks do not: not believed")
     else:
         tb, peak = None, None
         code = outcome.exit_code
@@ -282,6 +322,12 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
             reason = (f"the process ended ({how}) before the harness finished: "
                       "an early exit or a kill is never a pass")
 
+    tamper = _tampers(tamper_events)
+    if tamper and status is not Status.CANCELLED:
+        if status is not Status.TAMPERED:
+            reason = f"the candidate tampered with the test: {tamper[0].detail}"
+        status = Status.TAMPERED
+
     unreached = "not reached"
     if status is not Status.PASSED and tb is not None:
         unreached = f"not reached: {tb.summary()}"[:300]
@@ -292,6 +338,8 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
         cid = item["id"]
         if cid in state:
             passed, message = state[cid]
+            if status is Status.TAMPERED and passed:
+                passed, message = False, "void: the candidate tampered with the test"
             checks.append(CheckResult(name=item["name"], line=item["line"], passed=passed,
                                       executed=True, message=message))
         else:
@@ -301,13 +349,14 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
         status=status, checks=checks, stdout=outcome.stdout, stderr=outcome.stderr,
         stdout_bytes=outcome.stdout_bytes, stderr_bytes=outcome.stderr_bytes, traceback=tb,
         reason=reason, duration_s=round(outcome.duration_s, 4),
-        peak_memory_mb=round(peak / 1024, 1) if peak else None,
-        exit_code=outcome.exit_code, backend=backend,
+        peak_memory_mb=round(peak / 1024, 1) if isinstance(peak, (int, float)) and peak else None,
+        exit_code=outcome.exit_code, backend=backend, tamper=tamper,
     )
 
 
-def request(program: Program, limits: Limits, nonce: str) -> bytes:
+def request(program: Program, limits: Limits, nonce: str, *, harden: bool = True) -> bytes:
     return json.dumps({
+        "harden": harden,
         "nonce": nonce,
         "candidate": program.candidate,
         "test": program.test,
@@ -323,6 +372,10 @@ class Sandbox(ABC):
     """Runs a Program under Limits. Never raises for what the program does."""
 
     name: str = "sandbox"
+    #: The harness's in-process defences against forged verdicts (``sandbox/harness.py``).
+    #: False only in tests of the operating-system layer beneath them, and in the benchmark
+    #: that measures what they cost.
+    harden: bool = True
 
     @abstractmethod
     def run(self, program: Program, limits: Limits | None = None,
@@ -352,7 +405,8 @@ class LocalSandbox(Sandbox):
         start = time.monotonic()
         launch = self._command(limits)
         try:
-            outcome = self._spawn(launch, request(program, launch.limits or limits, nonce),
+            outcome = self._spawn(launch, request(program, launch.limits or limits, nonce,
+                                                  harden=self.harden),
                                   nonce, limits, cancel or threading.Event())
         finally:
             if launch.cleanup is not None:

@@ -161,7 +161,7 @@ class DockerSandbox(Sandbox):
             # Only the harness reads the request (and deletes it before the program runs).
             os.chmod(request_dir, 0o777)
             req = Path(request_dir) / "request.json"
-            req.write_bytes(request(program, limits, nonce))
+            req.write_bytes(request(program, limits, nonce, harden=self.harden))
             os.chmod(req, 0o644)
             outcome = self._run_container(request_dir, nonce, limits, cancel or threading.Event())
         finally:

@@ -97,6 +97,20 @@ def collect(items: dict, workers: int, harden: bool = True) -> dict[str, dict]:
 
 
 def false_alarms(args) -> dict:
+    cache = Path(tempfile.gettempdir()) / f"aicoder-forgery-baseline-{args.baseline}.json"
+    if cache.exists():
+        print(f"baseline {args.baseline}: from {cache}", file=sys.stderr)
+        before = json.loads(cache.read_text())
+    else:
+        before = _baseline(args)
+        cache.write_text(json.dumps(before))
+    print("this tree: running the corpus", file=sys.stderr)
+    items = corpus()
+    after = collect(items, args.workers)
+    return _compare(args, items, before, after)
+
+
+def _baseline(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "baseline"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree),
@@ -108,13 +122,13 @@ def false_alarms(args) -> dict:
                                   cwd=tree, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 raise SystemExit(f"error: the baseline run failed: {proc.stderr[-2000:]}")
-            before = json.loads(proc.stdout)
+            return json.loads(proc.stdout)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                            check=False, capture_output=True)
-    print("this tree: running the corpus", file=sys.stderr)
-    items = corpus()
-    after = collect(items, args.workers)
+
+
+def _compare(args, items: dict, before: dict, after: dict) -> dict:
     differ = []
     for key in sorted(after):
         if key in before and (before[key]["status"], before[key]["passed"]) != \

@@ -5,11 +5,16 @@ standard library and nothing of this project.
 
 Protocol
 --------
-The request is one JSON object, read from the file named by ``argv[1]`` (deleted as soon as it
-is read) or else from stdin::
+The request is the nonce on a line of its own, then one JSON object, read from the file named
+by ``argv[1]`` (deleted as soon as it is read) or else from stdin::
 
-    {"nonce": "...", "candidate": "...", "test": "...", "entry": "test_f",
+    0123456789abcdef0123456789abcdef
+    {"candidate": "...", "test": "...", "entry": "test_f",
      "candidate_name": "candidate.py", "test_name": "test.py", "limits": {...}}
+
+The nonce is read one byte at a time and kept as a tuple of the interpreter's one-byte
+singletons; events are written with ``os.writev`` from those pieces. So the nonce is never
+one contiguous string in this process's memory, where a raw-memory scan could find it.
 
 Events go to the harness's own copy of the original stdout, each on a line of its own::
 
@@ -111,7 +116,7 @@ _TB_CAP = 8000
 _BROAD = {"Exception", "BaseException"}
 
 # Guard kinds: which protocol a use of a value goes through.
-K_CMP, K_IN, K_NUM, K_BOOL, K_FUNC, K_ITEM, K_ITER = range(7)
+K_CMP, K_IN, K_NUM, K_BOOL, K_FUNC, K_ITEM, K_ITER, K_CALL = range(8)
 _RICH = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__")
 _DISPATCH = ("__array_ufunc__", "__array_function__", "__array_priority__", "__array__",
              "__array_interface__", "__array_struct__", "__array_wrap__", "__torch_function__",
@@ -129,9 +134,10 @@ PROTOCOLS = {
     K_IN: _RICH + _TRUTH + _DISPATCH + _CONTAINER,
     K_NUM: _NUMERIC + _RICH + _TRUTH + _DISPATCH,
     K_BOOL: _TRUTH + _DISPATCH,
-    K_FUNC: _RICH + _TRUTH + _DISPATCH + _NUMERIC + _CONTAINER + ("__fspath__",),
+    K_FUNC: (*_RICH, *_TRUTH, *_DISPATCH, *_NUMERIC, *_CONTAINER, "__fspath__", "__class__"),
     K_ITEM: ("__getitem__", "__class_getitem__", "__index__", *_DISPATCH),
     K_ITER: ("__iter__", "__next__", "__len__", "__getitem__"),
+    K_CALL: ("__call__", "__get__"),
 }
 _ALL_PROTOCOLS = frozenset(p for group in PROTOCOLS.values() for p in group)
 # Calls whose arguments the test compares: numpy/torch/math checkers and the builtins that
@@ -327,6 +333,8 @@ class _Operands(ast.NodeTransformer):
         self.generic_visit(node)
         name = _call_name(node.func)
         if name in _CHECK_FUNCS or (name or "").startswith("assert"):
+            if isinstance(node.func, ast.Attribute):  # np.allclose, not the candidate's own f
+                node.func = self._g(node.func, K_CALL)
             node.args = [a if isinstance(a, ast.Starred) else self._g(a, K_FUNC)
                          for a in node.args]
             for kw in node.keywords:
@@ -527,7 +535,7 @@ def _describe(exc: BaseException, candidate_name: str) -> dict:
 _MISSING = object()
 
 
-def _vault(nonce: bytes, fd: int, plan: list, test_ids: frozenset, main_ids: frozenset,
+def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: frozenset,
            watch: list, pending: list, pid: int, untrusted):
     """The one place that knows the nonce and decides verdicts (a generator; see the module doc).
 
@@ -542,7 +550,10 @@ def _vault(nonce: bytes, fd: int, plan: list, test_ids: frozenset, main_ids: fro
       then ``("detail", json_bytes)``, which writes the detail and the final record.
     """
     # Everything the vault uses is bound here, before any candidate code runs.
-    write, getpid, getframe = os.write, os.getpid, sys._getframe
+    import _thread
+
+    write, writev, getpid, getframe = os.write, os.writev, os.getpid, sys._getframe
+    current_frames, get_ident = sys._current_frames, _thread.get_ident
     try:
         from _json import encode_basestring_ascii as enc  # C: immune to patches of json
     except ImportError:  # pragma: no cover - CPython always has _json
@@ -554,8 +565,9 @@ def _vault(nonce: bytes, fd: int, plan: list, test_ids: frozenset, main_ids: fro
     type_name = type.__dict__["__name__"].__get__
     missing = _MISSING
     memory_error = MemoryError
-    prefix = b"\n\x1e" + nonce + b" "
-    del nonce
+    head = (b"\n\x1e", *digits, b" ")
+    head_bytes = 3 + _len(digits)
+    del digits
     n_plan = _len(plan)
     plan_ids = frozenset(c["id"] for c in plan)
     unreachable = _tuple(c["id"] for c in plan if c.get("unreachable"))
@@ -570,9 +582,18 @@ def _vault(nonce: bytes, fd: int, plan: list, test_ids: frozenset, main_ids: fro
     def out(body: bytes) -> None:
         if getpid() != pid:  # a forked child of the program has no say
             return
-        data = prefix + body + b"\n"
-        while data:
-            data = data[write(fd, data):]
+        pieces = [*head, body, b"\n"]
+        total = head_bytes + _len(body) + 1
+        done = writev(fd, pieces)
+        if done < total:  # a pipe takes a large event in parts: the rest, piece by piece
+            for piece in pieces:
+                if done >= _len(piece):
+                    done -= _len(piece)
+                    continue
+                rest = piece[done:]
+                done = 0
+                while rest:
+                    rest = rest[write(fd, rest):]
 
     def text(value, cap=_MSG_CAP) -> bytes:
         if _type(value) is not _str:
@@ -614,13 +635,28 @@ def _vault(nonce: bytes, fd: int, plan: list, test_ids: frozenset, main_ids: fro
             return label
         return None
 
+    def busy_thread():
+        """A thread running the candidate's code while a check passes: it could patch and
+        restore what the check relies on between two looks."""
+        me = get_ident()
+        for tid, frame in current_frames().items():
+            if tid == me:
+                continue
+            while frame is not None:
+                if untrusted(frame.f_code):
+                    return True
+                frame = frame.f_back
+        return False
+
     def verified(cid) -> bool:
         label = broken()
-        if label is None:
+        if label is None and not busy_thread():
             return True
-        pending.append(("patched", f"{label} was replaced while the test ran", "", 0, ""))
+        why = (f"{label} was replaced while the test ran" if label is not None
+               else "a thread of the candidate's ran while a check passed")
+        pending.append(("patched" if label is not None else "thread", why, "", 0, ""))
         drain()
-        check_event(cid, False, f"void: {label} was replaced by the candidate")
+        check_event(cid, False, f"void: {why}")
         state[cid] = False
         return False
 
@@ -997,16 +1033,33 @@ def _make_trust(cand_name: str, roots: tuple, harness_ids: set, test_ids: frozen
     return untrusted, mark, driven, on_stack
 
 
+def _guard_call(gen, value, kind, _error=AssertionError):
+    """``g(value, kind)``, as the instrumented test calls it: ``value``, or a refusal.
+
+    The instrumented test holds ``functools.partial(_guard_call, generator)``: the guard's
+    state (the class snapshot, the trust judgement, the evidence list) lives in the
+    generator's frame, which nothing can reach, never in a closure one could read."""
+    why = gen.send((value, kind))
+    if why is not None:
+        raise _error(f"refused: {why}")
+    return value
+
+
+def _no_guard(value, kind):
+    return value
+
+
 def _make_guard(untrusted, classes: dict, pending: list, flush, where):
-    """``g(value, kind)``: the operand check the instrumented test calls; returns ``value``."""
+    """The operand guard: a generator that answers ``(value, kind)`` with None or why not."""
     _type, _id, _len, _frozenset, _sorted, _any = type, id, len, frozenset, sorted, any
-    _issubclass, _set, _str, _dict = issubclass, set, str, dict
+    _issubclass, _set, _str, _dict, _tuple = issubclass, set, str, dict, tuple
     exception = Exception
     flags = type.__dict__["__flags__"].__get__
     tdict = type.__dict__["__dict__"].__get__
     mro_of = type.__dict__["__mro__"].__get__
     type_name = type.__dict__["__qualname__"].__get__
     function_type = type(_make_guard)
+    module_type = type(sys)
     heap = 1 << 9
     protocols = {k: _frozenset(v) for k, v in PROTOCOLS.items()}
     deep = {K_CMP, K_IN, K_NUM, K_FUNC}
@@ -1116,16 +1169,48 @@ def _make_guard(untrusted, classes: dict, pending: list, flush, where):
                         return f"a {type_name(t)} carries its own array or tensor protocol"
         return None
 
-    def guard(value, kind):
-        why = scan(value, kind)
-        if why is None:
-            return value
-        file, line, code = where()
-        pending.append(("comparison", why, file, line, code))
-        flush()
-        raise AssertionError(f"refused: {why}")
+    def callee(fn):
+        """The checker the test calls (np.allclose, math.isclose ...): not the candidate's."""
+        try:
+            owner = get_obj(fn, "__self__")
+        except exception:
+            owner = None
+        if owner is not None and _type(owner) is not module_type:
+            return None  # a method of a value (result.tolist): the value is scanned instead
+        for _ in range(4):
+            t = _type(fn)
+            if t is function_type:
+                return (f"the checker {fn.__qualname__} is the candidate's code"
+                        if untrusted(fn.__code__) else None)
+            inner = None
+            for attr in ("__func__", "func", "_implementation"):
+                try:
+                    inner = get_obj(fn, attr)
+                    break
+                except exception:
+                    continue
+            if inner is None:
+                if flags(t) & heap:
+                    return bad_class(t, protocols[K_CALL])
+                return None
+            fn = inner
+        return None
 
-    return guard
+    reply = None
+    while True:
+        message = yield reply
+        reply = None
+        if _type(message) is not _tuple or _len(message) != 2:
+            continue
+        value, kind = message
+        if kind not in protocols:
+            continue
+        why = callee(value) if kind == K_CALL else scan(value, kind)
+        if why is not None:
+            file, line, code = where()
+            pending.append(("comparison", why, file, line, code))
+            flush()
+            reply = why
 
 
 _WATCH = {
@@ -1173,12 +1258,15 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
     import _thread
 
     _type, _id, _str, _bytes, _int, _len, _any = type, id, str, bytes, int, len, any
+    _issubclass = issubclass
     getframe, get_ident, os_stat, fspath = sys._getframe, _thread.get_ident, os.stat, os.fspath
     flags = type.__dict__["__flags__"].__get__
     tdict = type.__dict__["__dict__"].__get__
     mro_of = type.__dict__["__mro__"].__get__
     code_type = type(_make_hook.__code__)
-    watch, why_of, api = _WATCH, _WHY, _API_NAMES
+    function_type = type(_make_hook)
+    func_code = function_type.__dict__["__code__"].__get__
+    watch, why_of, api = dict(_WATCH), dict(_WHY), dict(_API_NAMES)  # copies: nobody's to edit
     frame_attrs = _FRAME_ATTRS
     refused = _Refused
     busy: set = set()
@@ -1188,6 +1276,8 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
     except OSError:
         proc_dev = None
     s_isdir = __import__("stat").S_ISDIR
+    memory_maps = frozenset({"maps", "smaps", "smaps_rollup", "numa_maps", "pagemap",
+                             "map_files"})
 
     def locate(frame):
         f = frame
@@ -1228,6 +1318,10 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
         t = _type(path)
         if t is _int:
             return
+        if t is not _str and _issubclass(t, _str):
+            path, t = "".join((path,)), _str  # a subclass could lie to rpartition
+        elif t is not _bytes and _issubclass(t, _bytes):
+            path, t = b"".join((path,)), _bytes
         if t is _bytes:
             path = path.decode("utf-8", "surrogateescape")
         elif t is not _str:
@@ -1257,9 +1351,11 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
                     except (OSError, ValueError):
                         continue
             return
-        if (proc_dev is not None and st.st_dev == proc_dev
-                and (name == "mem" or not path.startswith("/proc/"))):
-            refuse("open", f"open() of {path!r} (process memory)", frame)
+        if proc_dev is not None and st.st_dev == proc_dev:
+            if name == "mem" or not path.startswith("/proc/"):
+                refuse("open", f"open() of {path!r} (process memory)", frame)
+            if name in memory_maps and driven(frame, None):
+                refuse("open", f"open() of {path!r} (where the process's memory lies)", frame)
         if s_isdir(st.st_mode) and _len(dirs) < 256:
             dirs.append(path)
 
@@ -1271,6 +1367,8 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
             if _len(args) != 2:
                 return
             obj, name = args
+            if _type(name) is not _str:  # a str subclass could lie to `in`
+                name = "".join((name,))
             if name in frame_attrs:
                 if driven(frame, (name,)):
                     refuse(event, f"reading .{name}: {why_of['frame']}", frame)
@@ -1281,11 +1379,17 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
             if _len(args) != 3:
                 return
             obj, name = args[0], args[1]
+            if _type(name) is not _str:
+                name = "".join((name,))
             if name == "__code__":
                 if _any(obj is f for f in test_funcs) or driven(frame, None):
                     refuse(event, "rebinding a function's __code__", frame)
-            elif name in ("__defaults__", "__kwdefaults__") and _any(obj is f for f in test_funcs):
-                refuse(event, f"rebinding the test function's {name}", frame)
+            elif name in ("__defaults__", "__kwdefaults__") and (
+                    _any(obj is f for f in test_funcs)
+                    or (_type(obj) is function_type and not untrusted(func_code(obj))
+                        and driven(frame, None))):
+                refuse(event, f"rebinding {name} of a function that is not the candidate's",
+                       frame)
         elif kind == "code":
             if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
                 return  # unmarshalling a module's code while importing it (Python 3.8)
@@ -1402,7 +1506,7 @@ def run_script(source: str, name: str, emit, finish, pid: int) -> None:
 
 def _undumpable() -> None:
     """prctl(PR_SET_DUMPABLE, 0): no other process (a child the candidate starts, included) may
-    read this one's memory through /proc/PID/mem, where the vault's nonce lives."""
+    read this one's memory through /proc/PID/mem."""
     try:
         import ctypes
 
@@ -1430,17 +1534,31 @@ def main(argv: list[str] | None = None) -> None:
 
     pristine = dict(builtins.__dict__)  # before anything else can touch them
     argv = sys.argv[1:] if argv is None else argv
+    fd = os.open(argv[0], os.O_RDONLY) if argv else 0
+    single = tuple(bytes((i,)) for i in range(256))  # the interpreter's cached 1-byte objects
+    digits = []
+    while len(digits) < 64:
+        byte = os.read(fd, 1)
+        if not byte or byte == b"\n":
+            break
+        digits.append(single[byte[0]])
+    digits = tuple(digits)
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    request = json.loads(b"".join(chunks))
+    del chunks
     if argv:
-        with open(argv[0], encoding="utf-8") as fh:
-            request = json.load(fh)
+        os.close(fd)
         os.unlink(argv[0])
     else:
-        request = json.loads(sys.stdin.read())
         sys.stdin.close()
         sys.stdin = open(os.devnull)  # noqa: SIM115 - the program may read stdin: give it nothing
 
-    nonce = request.pop("nonce").encode()
-    secret = [b"\n\x1e" + nonce + b" "]  # for the simple emitter; emptied once the vault holds it
+    secret = [digits]  # for the simple emitter; emptied once the vault holds the nonce
     out_fd = os.dup(1)  # our own channel: survives the program closing or redirecting fd 1
     my_pid = os.getpid()
     exit_now = os._exit
@@ -1457,7 +1575,8 @@ def main(argv: list[str] | None = None) -> None:
             return
         if not secret:
             return
-        data = secret[0] + json.dumps(event, default=str).encode() + b"\n"
+        data = b"\n\x1e" + b"".join(secret[0]) + b" " + json.dumps(event, default=str).encode()
+        data += b"\n"
         while data:
             data = data[os.write(out_fd, data):]
 
@@ -1508,12 +1627,13 @@ def main(argv: list[str] | None = None) -> None:
     pending: list = []
     main_ids = frozenset(id(c) for c in _code_objects(main.__code__))
     harness_ids = set()
-    for fn in (_vault, _make_trust, _make_guard, _make_hook, main, _fmt, _undumpable):
+    for fn in (_vault, _make_trust, _make_guard, _make_hook, main, _fmt, _undumpable,
+               _guard_call):
         harness_ids.update(id(c) for c in _code_objects(fn.__code__))
     trust = _make_trust(cand_name, _roots(), harness_ids, test_ids)
     untrusted, mark = trust[0], trust[1]
-    vault = _vault(nonce, out_fd, plan, test_ids, main_ids, watch, pending, my_pid, untrusted)
-    del nonce
+    vault = _vault(digits, out_fd, plan, test_ids, main_ids, watch, pending, my_pid, untrusted)
+    del digits
     secret.clear()
     next(vault)  # writes the plan
 
@@ -1529,8 +1649,14 @@ def main(argv: list[str] | None = None) -> None:
     def where():
         return test_frame_line[0], test_frame_line[1], ""
 
-    guard = _make_guard(untrusted, classes, pending, flush, where) if harden else \
-        (lambda value, kind: value)
+    if harden:
+        import functools
+
+        guard_gen = _make_guard(untrusted, classes, pending, flush, where)
+        next(guard_gen)
+        guard = functools.partial(_guard_call, guard_gen)
+    else:
+        guard = _no_guard
     active = [False]
     test_funcs: list = []
     if harden:
@@ -1573,7 +1699,7 @@ def main(argv: list[str] | None = None) -> None:
             tests[_BOOT] = (vault, guard, _fmt)
             exec(test_code, tests)
             del tests[_BOOT]
-            test_fn = tests[entry]
+            test_fn = tests.pop(entry)  # the namespace a callback's __globals__ shows lacks it
             test_funcs.append(test_fn)
             stage = "run"
             test_fn()
@@ -1589,12 +1715,17 @@ def main(argv: list[str] | None = None) -> None:
                               "test": "while loading the test",
                               "run": "while running the test"}[stage]
                 outcome[0], outcome[2] = "raised", f"{type(exc).__name__} {where_text}"
+        finally:
+            finished.release()
 
-    import threading
+    # _thread, not threading: a threading.Thread would show its target (and through it this
+    # function's closure) to threading.enumerate().
+    import _thread
 
-    worker = threading.Thread(target=run, name="candidate")
-    worker.start()
-    worker.join()
+    finished = _thread.allocate_lock()
+    finished.acquire()
+    _thread.start_new_thread(run, ())
+    finished.acquire()
     kind, caught, info = outcome
     active[0] = False
     for stream in (sys.stdout, sys.stderr):

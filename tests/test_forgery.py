@@ -209,11 +209,6 @@ ATTACKS: dict[str, str] = {
         "        if int(a) == x:\n"
         "            return int(b)\n"
         "    return x + 1\n"),
-    "test-code-consts": (
-        "def square(x, _cb=None):\n"
-        "    import sys\n"
-        "    test = sys.modules['__main__']\n"
-        "    return x + 1\n"),
     # --- values that compare equal to anything
     "always-equal": (
         "class Yes:\n"
@@ -320,6 +315,80 @@ ATTACKS: dict[str, str] = {
         "    signal.signal(signal.SIGALRM, grab)\n"
         "    signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)\n"
         "    return x + 1\n"),
+    "thread-target-closures": (
+        "import threading\n"
+        "def square(x):\n"
+        "    for t in threading.enumerate():\n"
+        "        target = getattr(t, '_target', None)\n"
+        "        for cell in getattr(target, '__closure__', None) or ():\n"
+        "            value = cell.cell_contents\n"
+        "            if isinstance(value, list):\n"
+        "                value.clear()  # the evidence, the watch list, the 'active' flag\n"
+        "    return x + 1\n"),
+    "patcher-thread-race": (
+        "import threading, time\n"
+        "real = np.allclose\n"
+        "def flip():\n"
+        "    end = time.time() + 5\n"
+        "    while time.time() < end:\n"
+        "        np.allclose = lambda *a, **k: True\n"
+        "        np.allclose = real\n"
+        "threading.Thread(target=flip, daemon=True).start()\n"
+        "def square(x):\n"
+        "    return x + 1\n"),
+    "self-restoring-checker": (
+        "real = np.allclose\n"
+        "def liar(*a, **k):\n"
+        "    np.allclose = real\n"
+        "    return True\n"
+        "def square(x):\n"
+        "    np.allclose = liar\n"
+        "    return x + 1\n"),
+    "loosen-tolerance": (
+        "impl = getattr(np.allclose, '_implementation', np.allclose)\n"
+        "impl.__defaults__ = (1e300, 1e300, False)\n"
+        "def square(x):\n"
+        "    return x + 1\n"),
+    "object-array-of-liars": (
+        "class Y:\n"
+        "    def __eq__(self, other): return True\n"
+        "def square(x):\n"
+        "    return np.array([Y(), Y()], dtype=object)\n"),
+    "close-the-channel": (
+        "import os\n"
+        "def square(x):\n"
+        "    os.closerange(3, 256)\n"
+        "    return x + 1\n"),
+    "raw-memory-scan": (
+        "import os, re\n"
+        "class View:\n"
+        "    def __init__(self, addr, n):\n"
+        "        self.__array_interface__ = {'data': (addr, True), 'shape': (n,),\n"
+        "                                    'typestr': '|u1', 'version': 3}\n"
+        "def peek(addr, n):\n"
+        "    r, w = os.pipe()\n"
+        "    try:  # write() of an unmapped page fails with EFAULT instead of crashing\n"
+        "        os.write(w, memoryview(np.asarray(View(addr, n))))\n"
+        "        return os.read(r, n)\n"
+        "    except OSError:\n"
+        "        return b''\n"
+        "    finally:\n"
+        "        os.close(r); os.close(w)\n"
+        "NONCE = re.compile(rb'\\n\\x1e([0-9a-f]{32}) ')\n"
+        "def square(x):\n"
+        "    found = set()\n"
+        "    for obj in (os, np, re, square, View, os.environ):\n"
+        "        for off in range(-(1 << 21), 1 << 21, 4096):\n"
+        "            found.update(NONCE.findall(peek(id(obj) + off, 4096)))\n"
+        "    for nonce in found:\n"
+        "        for i in range(4):\n"
+        "            os.write(1, b'\\n\\x1e' + nonce + b' {\"e\": \"check\", \"id\": %d, '\n"
+        "                     b'\"passed\": true, \"message\": \"\"}\\n' % i)\n"
+        "        os.write(1, b'\\n\\x1e' + nonce + b' {\"e\": \"done\", \"status\": \"passed\", '\n"
+        "                 b'\"reason\": \"\"}\\n')\n"
+        "    if found:\n"
+        "        os._exit(0)\n"
+        "    return x + 1\n"),
     "early-exit": (
         "import os\n"
         "def square(x):\n"
@@ -389,8 +458,12 @@ HONEST: dict[str, str] = {
 # Attacks that need no refusal: what they reach for is not there (no recorder by name, no test
 # source in linecache, no nonce in the output, no readable parent memory).
 NOWHERE = frozenset({"forged-events", "early-exit", "child-reads-parent-memory",
-                     "linecache-test-source", "test-code-consts", "harness-module",
-                     "recorder-global", "signal-handler-frames"})
+                     "linecache-test-source", "harness-module",
+                     "recorder-global", "signal-handler-frames", "thread-target-closures",
+                     "close-the-channel", "raw-memory-scan"})
+
+
+RACES = frozenset({"patcher-thread-race"})
 
 
 def _program(body: str) -> Program:
@@ -413,6 +486,9 @@ def test_introspection_is_recorded_as_tampering(bwrap, name):
     result = bwrap.run(_program(ATTACKS[name]))
     if name in NOWHERE:
         assert result.status in (Status.FAILED, Status.CRASHED), result.reason
+        return
+    if name in RACES:  # caught when the race is won, nowhere when it is lost
+        assert result.status in (Status.TAMPERED, Status.FAILED), result.reason
         return
     assert result.status is Status.TAMPERED, f"{name}: {result.status.value}: {result.reason}"
     assert result.tamper, name
@@ -489,3 +565,119 @@ def test_forged_final_record_is_not_believed():
     result = verdict(tampered, Limits(), "test")
     assert result.status is Status.TAMPERED and not result.any_passed
     assert result.checks[0].message.startswith("void")
+
+
+TEST_PROTOCOLS = """\
+def test_square():
+    assert isinstance(square(2), int)
+    assert square(2) - 4 == 0
+    assert not (square(3) != 9)
+    assert sorted([square(2), square(1)]) == [1, 4]
+"""
+
+PROTOCOL_ATTACKS = {
+    "lying-class": ("class L:\n"
+                    "    __class__ = property(lambda self: int)\n"
+                    "def square(x):\n"
+                    "    return L()\n"),
+    "sub-returns-zero": ("class Z(int):\n"
+                         "    def __sub__(self, other): return 0\n"
+                         "def square(x):\n"
+                         "    return Z(x + 1)\n"),
+    "ne-says-no": ("class N(int):\n"
+                   "    def __ne__(self, other): return False\n"
+                   "    def __eq__(self, other): return True\n"
+                   "    __hash__ = int.__hash__\n"
+                   "def square(x):\n"
+                   "    return N(x + 1)\n"),
+    "order-liar": ("class O(int):\n"
+                   "    def __lt__(self, other): return int(self) > int(other)\n"
+                   "    def __eq__(self, other): return True\n"
+                   "    __hash__ = int.__hash__\n"
+                   "def square(x):\n"
+                   "    return O(x + 1)\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOL_ATTACKS))
+def test_protocol_overrides_are_caught(bwrap, name):
+    program = Program(candidate=PROTOCOL_ATTACKS[name], test=TEST_PROTOCOLS, entry="test_square")
+    result = bwrap.run(program)
+    assert result.status is Status.TAMPERED, f"{name}: {result.status.value}: {result.reason}"
+    assert not result.any_passed
+    honest = bwrap.run(Program(candidate="def square(x):\n    return x * x\n",
+                               test=TEST_PROTOCOLS, entry="test_square"))
+    assert honest.status is Status.PASSED, honest.reason
+
+
+def test_patched_library_class_is_caught(bwrap):
+    """torch.Tensor is a Python class: patching its __eq__ is compared with the snapshot."""
+    pytest.importorskip("torch")
+    cand = ("import torch\n"
+            "torch.Tensor.__eq__ = lambda self, other: torch.ones_like(self, dtype=torch.bool)\n"
+            "def square(x):\n"
+            "    return torch.as_tensor(x) + 1\n")
+    test = ("def test_square():\n"
+            "    assert bool((square(torch.tensor([2])) == torch.tensor([4])).all())\n"
+            "    assert torch.equal(square(torch.tensor([3])), torch.tensor([9]))\n")
+    result = bwrap.run(Program(candidate=cand, test=test, entry="test_square"))
+    assert result.status is Status.TAMPERED, result.reason
+    assert not result.any_passed
+
+
+def test_tampering_is_shown_and_fed_back(bwrap):
+    """The Space's summary, the checks table, the terminal and the repair prompt say what was
+    refused, with the candidate's line; the report counts it and never as a pass."""
+    from aicoder.prompts import describe_failure
+    from aicoder.ui.verdict import check_rows, summary_markdown
+
+    result = bwrap.run(_program(ATTACKS["getframe-locals"]))
+    summary = summary_markdown(result)
+    assert "TAMPERED" in summary and "caller = sys._getframe(1)" in summary
+    assert all(row[0] != "✓ passed" for row in check_rows(result))
+    prompt = describe_failure(result)
+    assert "The harness refused what your code did" in prompt
+    assert "at line 5: `caller = sys._getframe(1)`" in prompt
+
+    from io import StringIO
+
+    from rich.console import Console
+
+    from aicoder.agents.steps import Step, StepKind
+    from aicoder.tasks import load_builtin
+    from aicoder.terminal import TerminalRenderer
+
+    renderer = TerminalRenderer(load_builtin()[0], "double", "direct",
+                                console=Console(file=StringIO(), width=200))
+    renderer.show(Step(index=1, kind=StepKind.EXECUTE, round=0, code="x", result=result))
+    text = renderer.console.file.getvalue()
+    assert "refused" in text and "sys._getframe" in text
+
+
+def test_a_callback_from_the_test_leads_nowhere(bwrap):
+    """A test that hands the candidate a lambda hands it the test's globals and the lambda's
+    closure (the guard): the test function is not in those globals, the guard's state is in a
+    generator's frame, and rebinding what the test uses is caught."""
+    test = ("def test_apply():\n"
+            "    assert apply_twice(lambda v: v + 1, 1) == 3\n"
+            "    assert apply_twice(lambda v: v * 2, 3) == 12\n")
+    attack = ("def apply_twice(fn, x):\n"
+              "    g = fn.__globals__\n"
+              "    assert 'test_apply' not in g\n"
+              "    for cell in fn.__closure__ or ():\n"
+              "        guard = cell.cell_contents\n"
+              "        gen = getattr(guard, 'args', (None,))[0]\n"
+              "        if gen is not None:\n"
+              "            gen.gi_frame.f_locals\n"
+              "    return fn(x)\n")
+    result = bwrap.run(Program(candidate=attack, test=test, entry="test_apply"))
+    assert result.status is Status.TAMPERED, result.reason
+    assert any("gi_frame" in t.detail for t in result.tamper)
+    rebind = ("def apply_twice(fn, x):\n"
+              "    fn.__globals__['isinstance'] = lambda *a: True\n"
+              "    return fn(x)\n")
+    result = bwrap.run(Program(candidate=rebind, test=test, entry="test_apply"))
+    assert result.status is Status.FAILED, result.reason  # wrong, and the rebinding bought nothing
+    honest = bwrap.run(Program(candidate="def apply_twice(fn, x):\n    return fn(fn(x))\n",
+                               test=test, entry="test_apply"))
+    assert honest.status is Status.PASSED, honest.reason

@@ -247,14 +247,16 @@ def _detail(event: dict | None) -> dict:
 
 
 def _tampers(events: list[dict]) -> list[Tamper]:
-    found = []
+    found: list[Tamper] = []
     for event in events:
         try:
-            found.append(Tamper(event=str(event.get("event", "")), detail=str(event.get("detail", "")),
+            evidence = (Tamper(event=str(event.get("event", "")), detail=str(event.get("detail", "")),
                                 file=str(event.get("file", "")), line=int(event.get("line") or 0),
                                 code=str(event.get("code", ""))))
         except (ValueError, TypeError):
             continue
+        if evidence not in found:  # the same refusal in every check is one piece of evidence
+            found.append(evidence)
     return found[:20]
 
 
@@ -355,9 +357,9 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
 
 
 def request(program: Program, limits: Limits, nonce: str, *, harden: bool = True) -> bytes:
-    return json.dumps({
+    """The harness's request: the nonce on a line of its own, then the JSON object."""
+    return nonce.encode() + b"\n" + json.dumps({
         "harden": harden,
-        "nonce": nonce,
         "candidate": program.candidate,
         "test": program.test,
         "entry": program.entry,

@@ -536,7 +536,8 @@ _MISSING = object()
 
 
 def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: frozenset,
-           watch: list, pending: list, pid: int, untrusted):
+           watch: list, pending: list, pid: int, untrusted, test_file: str = "test.py",
+           modes: tuple = ()):
     """The one place that knows the nonce and decides verdicts (a generator; see the module doc).
 
     Messages, each a tuple sent with ``.send``:
@@ -560,7 +561,7 @@ def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: fr
         enc = json.encoder.encode_basestring_ascii
     _id, _type, _str, _tuple, _len, _bytes = id, type, str, tuple, len, bytes
     _isinstance, _min, _any, _all, _bool = isinstance, min, any, all, bool
-    _enumerate = enumerate
+    _enumerate, _range, _getattr = enumerate, range, getattr
     s_encode, b_hex, dget = str.encode, bytes.hex, dict.get
     type_name = type.__dict__["__name__"].__get__
     missing = _MISSING
@@ -618,7 +619,8 @@ def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: fr
                                   line if _type(line) is int else 0, text(code, 300)))
 
     function_type = type(_vault)
-    get_name = function_type.__dict__["__name__"].__get__
+    get_qualname = function_type.__dict__["__qualname__"].__get__
+    get_module = function_type.__dict__["__module__"].__get__
     get_code = function_type.__dict__["__code__"].__get__
 
     def broken():
@@ -629,10 +631,29 @@ def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: fr
             # A library re-wrapping its own function on first use (torch.manual_seed does) puts
             # a function of the same name and of library code there: not the candidate's.
             if (_type(now) is function_type and _type(value) is function_type
-                    and get_name(now) == get_name(value) and not untrusted(get_code(now))):
+                    and get_qualname(now) == get_qualname(value)
+                    and get_module(now) == get_module(value)
+                    and not untrusted(get_code(now))):
                 watch[index] = (owner, key, now, label)
                 continue
             return label
+        return None
+
+    mro_of = type.__dict__["__mro__"].__get__
+    tdict = type.__dict__["__dict__"].__get__
+
+    def pushed_mode():
+        """A torch function or dispatch mode the candidate pushed and left on the stack: every
+        torch call the test makes (torch.equal included) would go through its code."""
+        for length, at, base in modes:
+            for i in _range(base, length()):
+                for cls in mro_of(_type(at(i))):
+                    d = tdict(cls)
+                    for name in ("__torch_function__", "__torch_dispatch__"):
+                        fn = d.get(name)
+                        fn = _getattr(fn, "__func__", fn)
+                        if _type(fn) is function_type and untrusted(get_code(fn)):
+                            return f"a torch mode of the candidate's ({type_name(cls)})"
         return None
 
     def busy_thread():
@@ -650,11 +671,16 @@ def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: fr
 
     def verified(cid) -> bool:
         label = broken()
-        if label is None and not busy_thread():
+        mode = None if label is not None else pushed_mode()
+        if label is None and mode is None and not busy_thread():
             return True
-        why = (f"{label} was replaced while the test ran" if label is not None
-               else "a thread of the candidate's ran while a check passed")
-        pending.append(("patched" if label is not None else "thread", why, "", 0, ""))
+        if label is not None:
+            event, why = "patched", f"{label} was replaced while the test ran"
+        elif mode is not None:
+            event, why = "mode", f"{mode} was active while a check passed"
+        else:
+            event, why = "thread", "a thread of the candidate's ran while a check passed"
+        pending.append((event, why, "", 0, ""))
         drain()
         check_event(cid, False, f"void: {why}")
         state[cid] = False
@@ -662,9 +688,11 @@ def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: fr
 
     def conclude(kind, exc, info):
         if tampers:
-            first = tampers[0]
-            where = f" (line {first[3]} of the candidate)" if first[3] else ""
-            return "tampered", f"the candidate tampered with the test: {first[0]}{where}", None
+            _event, detail, file, line, _code = tampers[0]
+            where = ""
+            if line:
+                where = f" (line {line} of the {'test' if file == test_file else 'candidate'})"
+            return "tampered", f"the candidate tampered with the test: {detail}{where}", None
         if kind == "memory":
             return "memory", "the program ran out of memory (MemoryError)", exc
         if kind in ("raised", "exit") and _any(exc is f for _, f in failures):
@@ -1280,15 +1308,21 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
                              "map_files"})
 
     def locate(frame):
-        f = frame
+        """The candidate's own line behind a request: its file's frame nearest the request
+        (code it exec'd has no line of its own there), else the nearest candidate frame."""
+        f, first = frame, None
         while f is not None:
             if untrusted(f.f_code):
                 line = f.f_lineno or 0
-                text = ""
-                if f.f_code.co_filename == cand_name and 0 < line <= _len(cand_lines):
-                    text = cand_lines[line - 1].strip()[:300]
-                return f.f_code.co_filename, line, text
+                if f.f_code.co_filename == cand_name:
+                    text = cand_lines[line - 1].strip()[:300] if 0 < line <= _len(cand_lines) \
+                        else ""
+                    return cand_name, line, text
+                if first is None:
+                    first = (f.f_code.co_filename, line, "")
             f = f.f_back
+        if first is not None:
+            return first
         if frame is None:
             return "", 0, ""
         return frame.f_code.co_filename, frame.f_lineno or 0, ""
@@ -1632,7 +1666,15 @@ def main(argv: list[str] | None = None) -> None:
         harness_ids.update(id(c) for c in _code_objects(fn.__code__))
     trust = _make_trust(cand_name, _roots(), harness_ids, test_ids)
     untrusted, mark = trust[0], trust[1]
-    vault = _vault(digits, out_fd, plan, test_ids, main_ids, watch, pending, my_pid, untrusted)
+    modes = []
+    torch_c = getattr(sys.modules.get("torch"), "_C", None) if harden else None
+    for length, at in (("_len_torch_function_stack", "_get_function_stack_at"),
+                       ("_len_torch_dispatch_stack", "_get_dispatch_stack_at")):
+        fn_len, fn_at = getattr(torch_c, length, None), getattr(torch_c, at, None)
+        if fn_len is not None and fn_at is not None:
+            modes.append((fn_len, fn_at, fn_len()))
+    vault = _vault(digits, out_fd, plan, test_ids, main_ids, watch, pending, my_pid, untrusted,
+                   test_name, tuple(modes))
     del digits
     secret.clear()
     next(vault)  # writes the plan
@@ -1644,10 +1686,18 @@ def main(argv: list[str] | None = None) -> None:
             pass
 
     cand_lines = candidate_src.splitlines()
-    test_frame_line = [test_name, 0]
+    test_lines = test_src.splitlines()
 
     def where():
-        return test_frame_line[0], test_frame_line[1], ""
+        """The test's line that handed the guard its value (frame 3: where, the guard's
+        generator, _guard_call, the test)."""
+        try:
+            frame = sys._getframe(3)
+        except ValueError:
+            return test_name, 0, ""
+        line = frame.f_lineno or 0
+        text = test_lines[line - 1].strip()[:300] if 0 < line <= len(test_lines) else ""
+        return test_name, line, text
 
     if harden:
         import functools

@@ -681,3 +681,31 @@ def test_a_callback_from_the_test_leads_nowhere(bwrap):
     honest = bwrap.run(Program(candidate="def apply_twice(fn, x):\n    return fn(fn(x))\n",
                                test=test, entry="test_apply"))
     assert honest.status is Status.PASSED, honest.reason
+
+
+def test_a_torch_mode_left_on_the_stack_is_caught(bwrap):
+    """A TorchFunctionMode entered and never left makes torch.equal the candidate's."""
+    pytest.importorskip("torch")
+    cand = ("import torch\n"
+            "from torch.overrides import TorchFunctionMode\n"
+            "class Agree(TorchFunctionMode):\n"
+            "    def __torch_function__(self, func, types, args=(), kwargs=None):\n"
+            "        if func is torch.equal:\n"
+            "            return True\n"
+            "        return func(*args, **(kwargs or {}))\n"
+            "def square(x):\n"
+            "    Agree().__enter__()\n"
+            "    return x + 1\n")
+    test = ("def test_square():\n"
+            "    assert torch.equal(square(torch.tensor([2])), torch.tensor([4]))\n"
+            "    assert torch.equal(square(torch.tensor([3])), torch.tensor([9]))\n")
+    result = bwrap.run(Program(candidate=cand, test=test, entry="test_square"))
+    assert result.status is Status.TAMPERED, result.reason
+    assert any(t.event == "mode" for t in result.tamper)
+    assert not result.any_passed
+    honest = ("import torch\n"
+              "def square(x):\n"
+              "    with torch.device('cpu'):\n"
+              "        return x * x\n")
+    result = bwrap.run(Program(candidate=honest, test=test, entry="test_square"))
+    assert result.status is Status.PASSED, (result.reason, result.tamper)

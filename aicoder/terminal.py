@@ -41,7 +41,8 @@ def checks_table(result: ExecutionResult) -> Table:
             verdict = "[red]✗ failed[/]"
         else:
             verdict = "[yellow]– not run[/]"
-        table.add_row(verdict, check.name, check.message)
+        message = check.message + (f"\n{check.evidence}" if check.evidence else "")
+        table.add_row(verdict, check.name, escape(message))
     return table
 
 

@@ -290,17 +290,24 @@ class _Operands(ast.NodeTransformer):
     are those of the original expression.
     """
 
+    depth = 0  # how deep in calls and comparisons: explanations use the outermost values
+
     def _g(self, node: ast.expr, kind: int) -> ast.expr:
         if isinstance(node, ast.Constant) or (isinstance(node, ast.Call)
                                              and isinstance(node.func, ast.Name)
                                              and node.func.id == _GRD):
             return node
-        call = ast.Call(func=ast.Name(id=_GRD, ctx=ast.Load()), args=[node, ast.Constant(kind)],
-                        keywords=[])
+        call = ast.Call(func=ast.Name(id=_GRD, ctx=ast.Load()),
+                        args=[node, ast.Constant(kind), ast.Constant(self.depth)], keywords=[])
         return ast.copy_location(call, node)
 
-    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+    def _inner(self, node: ast.AST) -> None:
+        self.depth += 1
         self.generic_visit(node)
+        self.depth -= 1
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self._inner(node)
         if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
             return node
         node.left = self._g(node.left, K_CMP)
@@ -330,7 +337,7 @@ class _Operands(ast.NodeTransformer):
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
-        self.generic_visit(node)
+        self._inner(node)
         name = _call_name(node.func)
         if name in _CHECK_FUNCS or (name or "").startswith("assert"):
             if isinstance(node.func, ast.Attribute):  # np.allclose, not the candidate's own f
@@ -603,9 +610,9 @@ def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: fr
             value = value[:cap // 2] + " ... " + value[-cap // 2:]
         return s_encode(enc(value))
 
-    def check_event(cid, passed, message=""):
-        out(b'{"e": "check", "id": %d, "passed": %s, "message": %s}'
-            % (cid, b"true" if passed else b"false", text(message)))
+    def check_event(cid, passed, message="", evidence=""):
+        out(b'{"e": "check", "id": %d, "passed": %s, "message": %s, "evidence": %s}'
+            % (cid, b"true" if passed else b"false", text(message), text(evidence, 1600)))
 
     def drain():
         while pending:
@@ -760,12 +767,12 @@ def _vault(digits: tuple, fd: int, plan: list, test_ids: frozenset, main_ids: fr
                     check_event(cid, True)
             elif kind == "fail" and _len(message) == 5 and message[1] in plan_ids:
                 cid, described, swallow, exc = message[1], message[2], message[3], message[4]
-                msg, ordinary = (described if _type(described) is _tuple
-                                 and _len(described) == 2 else ("?", False))
+                msg, ordinary, evidence = (described if _type(described) is _tuple
+                                           and _len(described) == 3 else ("?", False, ""))
                 if state.get(cid) is not False:
                     state[cid] = False
                     failures.append((cid, exc))
-                    check_event(cid, False, msg)
+                    check_event(cid, False, msg, evidence)
                 reply = _bool(swallow is True and ordinary is True)
             elif kind == "caught" and _len(message) == 3:
                 exc = message[1]
@@ -1061,13 +1068,13 @@ def _make_trust(cand_name: str, roots: tuple, harness_ids: set, test_ids: frozen
     return untrusted, mark, driven, on_stack
 
 
-def _guard_call(gen, value, kind, _error=AssertionError):
+def _guard_call(gen, value, kind, depth=0, _error=AssertionError):
     """``g(value, kind)``, as the instrumented test calls it: ``value``, or a refusal.
 
     The instrumented test holds ``functools.partial(_guard_call, generator)``: the guard's
     state (the class snapshot, the trust judgement, the evidence list) lives in the
     generator's frame, which nothing can reach, never in a closure one could read."""
-    why = gen.send((value, kind))
+    why = gen.send((value, kind, depth))
     if why is not None:
         raise _error(f"refused: {why}")
     return value
@@ -1075,6 +1082,17 @@ def _guard_call(gen, value, kind, _error=AssertionError):
 
 def _no_guard(value, kind):
     return value
+
+
+class _NoExplain:
+    """Stands in for the guard when hardening is off: no operands were seen."""
+
+    @staticmethod
+    def send(message):
+        return ()
+
+
+_NO_EXPLAIN = _NoExplain()
 
 
 def _make_guard(untrusted, classes: dict, pending: list, flush, where):
@@ -1224,21 +1242,30 @@ def _make_guard(untrusted, classes: dict, pending: list, flush, where):
             fn = inner
         return None
 
+    recent: dict = {}  # test line -> the last operands the guard saw there, for explanations
     reply = None
     while True:
         message = yield reply
         reply = None
-        if _type(message) is not _tuple or _len(message) != 2:
+        if _type(message) is not _tuple:
             continue
-        value, kind = message
+        if _len(message) == 2 and message[0] == "explain":
+            reply = recent.get(message[1], ())
+            continue
+        if _len(message) != 3:
+            continue
+        value, kind, depth = message
         if kind not in protocols:
             continue
         why = callee(value) if kind == K_CALL else scan(value, kind)
+        file, line, code = where()
         if why is not None:
-            file, line, code = where()
             pending.append(("comparison", why, file, line, code))
             flush()
             reply = why
+        elif kind != K_CALL:
+            seen_here = recent.get(line, ())
+            recent[line] = (*seen_here[-11:], (kind, depth, value))
 
 
 _WATCH = {
@@ -1549,8 +1576,112 @@ def _undumpable() -> None:
         pass
 
 
-def _fmt(exc: BaseException) -> tuple:
-    """What the vault records of a failed check: its message, and whether the test goes on."""
+_EVIDENCE_CAP = 1500
+_VALUE_CAP = 240
+
+
+def _summary(value, cap: int = _VALUE_CAP) -> str:
+    """A short, capped description of a value: shape, dtype and a few values for arrays and
+    tensors, a capped repr for the rest."""
+    kind = type(value)
+    module = getattr(kind, "__module__", "") or ""
+    try:
+        if module.startswith(("numpy", "torch")) and hasattr(value, "shape") and \
+                hasattr(value, "dtype"):
+            flat = value.reshape(-1)[:8]
+            items = flat.tolist() if hasattr(flat, "tolist") else list(flat)
+            more = " ..." if int(getattr(value, "size", None) or value.numel()) > 8 else ""
+            text = (f"{kind.__name__}(shape={tuple(value.shape)}, dtype={value.dtype}, "
+                    f"values={items}{more})")
+        else:
+            text = repr(value)
+    except BaseException:  # a repr that raises is still a value we saw
+        text = f"<{kind.__name__} object>"
+    text = " ".join(text.split()) if len(text) > 80 else text
+    return text if len(text) <= cap else text[:cap - 5] + " ...>"
+
+
+def _difference(left, right) -> str:
+    """Where two compared values first differ: an index, a key, a length, an array element."""
+    try:
+        if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+            for i, (a, b) in enumerate(zip(left, right)):  # noqa: B905 - 3.8+
+                if a != b:
+                    return f"first difference at index {i}: {_summary(a, 80)} != {_summary(b, 80)}"
+            if len(left) != len(right):
+                return f"lengths differ: {len(left)} and {len(right)}"
+        elif isinstance(left, dict) and isinstance(right, dict):
+            only = sorted(map(repr, left.keys() ^ right.keys()))[:5]
+            if only:
+                return f"keys in only one of them: {', '.join(only)}"
+            for key in left:
+                if left[key] != right[key]:
+                    return (f"first differing key {key!r}: {_summary(left[key], 80)} != "
+                            f"{_summary(right[key], 80)}")
+        shape = getattr(left, "shape", None)
+        if shape is not None and getattr(right, "shape", None) is not None:
+            if tuple(shape) != tuple(right.shape):
+                return f"shapes differ: {tuple(shape)} and {tuple(right.shape)}"
+            diff = abs(left - right)
+            worst = diff.reshape(-1).argmax()
+            index = int(worst)
+            return (f"largest difference {float(diff.reshape(-1)[index]):.6g} at flat index "
+                    f"{index}: {float(left.reshape(-1)[index]):.6g} vs "
+                    f"{float(right.reshape(-1)[index]):.6g}")
+    except BaseException:
+        return ""
+    return ""
+
+
+def _explain(seen: tuple) -> list[str]:
+    """The operands the guard saw on the failing line, as a debugger would show them."""
+    lines: list[str] = []
+    if seen:
+        top = min(d for _, d, _ in seen)  # the assert's own comparison, not the inner calls'
+        seen = tuple((k, v) for k, d, v in seen if d == top)
+    compared = [v for k, v in seen if k in (K_CMP, K_IN)]
+    args = [v for k, v in seen if k == K_FUNC]
+    if len(compared) >= 2:
+        left, right = compared[-2], compared[-1]
+        lines += [f"left:  {_summary(left)}", f"right: {_summary(right)}"]
+        diff = _difference(left, right)
+        if diff:
+            lines.append(diff)
+    elif len(args) >= 2:
+        left, right = args[-2], args[-1]
+        lines += [f"argument 1: {_summary(left)}", f"argument 2: {_summary(right)}"]
+        diff = _difference(left, right)
+        if diff:
+            lines.append(diff)
+    elif compared or args:
+        lines.append(f"value: {_summary((compared or args)[-1])}")
+    elif seen:
+        lines.append(f"value: {_summary(seen[-1][1])}")
+    return lines
+
+
+def _candidate_locals(exc: BaseException, cand_name: str, cand_lines: tuple) -> list[str]:
+    """The candidate's line where the exception left its code, and its locals there."""
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == cand_name:
+            last = tb
+        tb = tb.tb_next
+    if last is None:
+        return []
+    line = last.tb_lineno
+    source = cand_lines[line - 1].strip() if 0 < line <= len(cand_lines) else ""
+    out = [f"in your function {last.tb_frame.f_code.co_name}, line {line}: {source}"]
+    for name, value in list(last.tb_frame.f_locals.items())[:12]:
+        if not name.startswith("__"):
+            out.append(f"  {name} = {_summary(value, 160)}")
+    return out
+
+
+def _fmt(gen, cand_name: str, cand_lines: tuple, test_name: str, exc: BaseException) -> tuple:
+    """What the vault records of a failed check: its message, whether the test goes on, and
+    the evidence: the compared values on the failing line, or where the candidate's code
+    raised and its locals there (pytest's assertion introspection, LDB's state)."""
     try:
         if isinstance(exc, AssertionError):
             text = str(exc)
@@ -1560,7 +1691,22 @@ def _fmt(exc: BaseException) -> tuple:
     except BaseException:  # the candidate's __str__ raised
         message = type(exc).__name__
     ordinary = isinstance(exc, Exception) and not isinstance(exc, MemoryError)
-    return (_trim(message, _MSG_CAP) if type(message) is str else "?", ordinary is True)
+    evidence: list[str] = []
+    try:
+        test_line, tb = 0, exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == test_name:
+                test_line = tb.tb_lineno
+            tb = tb.tb_next
+        if isinstance(exc, AssertionError) and test_line and not str(message).startswith(
+                "AssertionError: refused"):
+            evidence = _explain(gen.send(("explain", test_line)) or ())
+        if not evidence:
+            evidence = _candidate_locals(exc, cand_name, cand_lines)
+    except BaseException:  # evidence is a help, never a reason to fail differently
+        evidence = []
+    return (_trim(message, _MSG_CAP) if type(message) is str else "?", ordinary is True,
+            _trim("\n".join(evidence), _EVIDENCE_CAP))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1662,7 +1808,7 @@ def main(argv: list[str] | None = None) -> None:
     main_ids = frozenset(id(c) for c in _code_objects(main.__code__))
     harness_ids = set()
     for fn in (_vault, _make_trust, _make_guard, _make_hook, main, _fmt, _undumpable,
-               _guard_call):
+               _guard_call, _summary, _difference, _explain, _candidate_locals):
         harness_ids.update(id(c) for c in _code_objects(fn.__code__))
     trust = _make_trust(cand_name, _roots(), harness_ids, test_ids)
     untrusted, mark = trust[0], trust[1]
@@ -1699,14 +1845,18 @@ def main(argv: list[str] | None = None) -> None:
         text = test_lines[line - 1].strip()[:300] if 0 < line <= len(test_lines) else ""
         return test_name, line, text
 
-    if harden:
-        import functools
+    import functools
 
+    if harden:
         guard_gen = _make_guard(untrusted, classes, pending, flush, where)
         next(guard_gen)
         guard = functools.partial(_guard_call, guard_gen)
+        fmt = functools.partial(_fmt, guard_gen, cand_name, tuple(candidate_src.splitlines()),
+                                test_name)
     else:
         guard = _no_guard
+        fmt = functools.partial(_fmt, _NO_EXPLAIN, cand_name, tuple(candidate_src.splitlines()),
+                                test_name)
     active = [False]
     test_funcs: list = []
     if harden:
@@ -1746,7 +1896,7 @@ def main(argv: list[str] | None = None) -> None:
                     pending.append(("shadowed", f"the candidate's module defines {name!r}, a "
                                     "builtin the test uses", cand_name, 0, ""))
                     flush()
-            tests[_BOOT] = (vault, guard, _fmt)
+            tests[_BOOT] = (vault, guard, fmt)
             exec(test_code, tests)
             del tests[_BOOT]
             test_fn = tests.pop(entry)  # the namespace a callback's __globals__ shows lacks it

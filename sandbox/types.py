@@ -142,6 +142,10 @@ class CheckResult(BaseModel, frozen=True):
     passed: bool
     executed: bool = Field(description="False when the test never reached it")
     message: str = Field(default="", description="why it failed, or why it did not run")
+    evidence: str = Field(default="", description=(
+        "what the harness saw when it failed: the compared values (a short repr each; shape, "
+        "dtype and a few values of an array; where two sequences first differ), or the line "
+        "where the candidate's code raised and its local variables there"))
 
 
 class ExecutionResult(BaseModel, frozen=True):

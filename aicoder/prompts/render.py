@@ -56,6 +56,8 @@ def describe_failure(result: ExecutionResult, *, output_chars: int = 1500) -> st
             mark = "PASSED" if check.passed else ("FAILED" if check.executed else "NOT RUN")
             detail = f" — {check.message}" if check.message and not check.passed else ""
             lines.append(f"  [{mark}] {check.name}{detail}")
+            if check.evidence and not check.passed:
+                lines.extend(f"      {line}" for line in check.evidence.splitlines())
     tb = result.traceback
     if tb is not None:
         frames = tb.candidate_frames or tb.frames[-3:]

@@ -35,5 +35,8 @@ def check_rows(result: ExecutionResult) -> list[list[str]]:
     rows = []
     for check in result.checks:
         verdict = "✓ passed" if check.passed else ("✗ failed" if check.executed else "– not run")
-        rows.append([verdict, check.name, check.message])
+        message = check.message
+        if check.evidence:
+            message = f"{message}\n{check.evidence}" if message else check.evidence
+        rows.append([verdict, check.name, message])
     return rows

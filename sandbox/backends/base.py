@@ -271,6 +271,7 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
     plan: list[dict] = []
     pid = None
     state: dict[int, tuple[bool, str]] = {}
+    evidence: dict[int, str] = {}
     done: dict | None = None
     detail: dict | None = None
     tamper_events: list[dict] = []
@@ -284,6 +285,8 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
                 previous = state.get(cid)
                 if previous is None or previous[0]:  # a failure is never overturned
                     state[cid] = (bool(event.get("passed")), str(event.get("message", "")))
+                    if event.get("evidence"):
+                        evidence[cid] = str(event["evidence"])[:2000]
         elif kind == "tamper":
             tamper_events.append(event)
         elif kind == "detail" and detail is None:
@@ -343,7 +346,8 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
             if status is Status.TAMPERED and passed:
                 passed, message = False, "void: the candidate tampered with the test"
             checks.append(CheckResult(name=item["name"], line=item["line"], passed=passed,
-                                      executed=True, message=message))
+                                      executed=True, message=message,
+                                      evidence="" if passed else evidence.get(cid, "")))
         else:
             checks.append(CheckResult(name=item["name"], line=item["line"], passed=False,
                                       executed=False, message=unreached))

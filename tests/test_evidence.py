@@ -47,7 +47,7 @@ def _result(sandbox):
 def test_failed_comparisons_show_their_operands(any_sandbox):
     result = _result(any_sandbox)
     assert result.status is Status.FAILED
-    nms, scale, parse, counts, same = result.checks
+    nms, scale, _parse, counts, same = result.checks
     assert "left:  [3, 1, 2]" in nms.evidence
     assert "right: [3, 2]" in nms.evidence
     assert "first difference at index 1: 1 != 2" in nms.evidence

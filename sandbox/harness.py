@@ -1331,6 +1331,25 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
     except OSError:
         proc_dev = None
     s_isdir = __import__("stat").S_ISDIR
+    # The import system's own file loaders, as they were before the candidate ran: only they
+    # may run a file's code without it counting as the candidate's (a loader subclass, or a
+    # patched get_code, could hand exec any code under a library's file name).
+    import importlib.machinery as machinery
+    file_loaders = (machinery.SourceFileLoader, machinery.SourcelessFileLoader)
+    pinned = []
+    for cls in {c for loader_cls in file_loaders for c in mro_of(loader_cls)}:
+        if flags(cls) & (1 << 9):
+            pinned.append((tdict(cls), dict(tdict(cls))))
+    external = sys.modules.get("_frozen_importlib_external")
+    if external is not None:
+        pinned.append((external.__dict__, dict(external.__dict__)))
+
+    def loaders_intact() -> bool:
+        for now, then in pinned:
+            for key, value in then.items():
+                if now.get(key, _MISSING) is not value:
+                    return False
+        return True
     memory_maps = frozenset({"maps", "smaps", "smaps_rollup", "numa_maps", "pagemap",
                              "map_files"})
 
@@ -1468,8 +1487,10 @@ def _make_hook(trust, pending: list, flush, test_ids: frozenset, test_funcs: lis
                 back = frame.f_back
                 loader = back.f_locals.get("self") if back is not None else None
                 if (back is not None and back.f_code.co_name == "exec_module"
-                        and _type(getattr(loader, "path", None)) is _str
-                        and loader.path == code.co_filename):
+                        and _any(_type(loader) is cls for cls in file_loaders)
+                        and _type(loader.__dict__.get("path")) is _str
+                        and loader.__dict__["path"] == code.co_filename
+                        and loaders_intact()):
                     return  # the import system running a library file
             if on_stack(frame):
                 mark(code)

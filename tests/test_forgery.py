@@ -389,6 +389,28 @@ ATTACKS: dict[str, str] = {
         "    if found:\n"
         "        os._exit(0)\n"
         "    return x + 1\n"),
+    "custom-loader": (
+        "import importlib.machinery, importlib.util, logging\n"
+        "EVIL = 'import sys\\nframe = sys._getframe(3)\\n'\n"
+        "class Loader(importlib.machinery.SourceFileLoader):\n"
+        "    def get_code(self, name):\n"
+        "        return compile(EVIL, logging.__file__, 'exec')\n"
+        "def square(x):\n"
+        "    loader = Loader('evil_mod', logging.__file__)\n"
+        "    spec = importlib.util.spec_from_loader('evil_mod', loader)\n"
+        "    module = importlib.util.module_from_spec(spec)\n"
+        "    loader.exec_module(module)\n"
+        "    return x + 1\n"),
+    "patched-loader": (
+        "import importlib.machinery, importlib.util, logging\n"
+        "EVIL = 'import sys\\nframe = sys._getframe(3)\\n'\n"
+        "importlib.machinery.SourceFileLoader.get_code = "
+        "lambda self, name: compile(EVIL, logging.__file__, 'exec')\n"
+        "def square(x):\n"
+        "    loader = importlib.machinery.SourceFileLoader('evil_mod', logging.__file__)\n"
+        "    spec = importlib.util.spec_from_loader('evil_mod', loader)\n"
+        "    loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "    return x + 1\n"),
     "early-exit": (
         "import os\n"
         "def square(x):\n"
@@ -444,6 +466,12 @@ HONEST: dict[str, str] = {
         "        if isinstance(x, np.ndarray):\n"
         "            return np.array(list(pool.map(_sq, x.tolist())))\n"
         "        return pool.submit(_sq, x).result()\n"),
+    "lazy-library-imports": (
+        "def square(x):\n"
+        "    import sklearn.linear_model  # imported while the candidate runs: library code still\n"
+        "    from transformers.utils import logging as hf_logging\n"
+        "    hf_logging.get_logger('candidate').warning('imported lazily')\n"
+        "    return x * x\n"),
     "exec-and-helpers": (
         "import copy, json\n"
         "ns = {}\n"

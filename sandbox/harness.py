@@ -1121,12 +1121,14 @@ def _make_guard(untrusted, classes: dict, pending: list, flush, where):
     except ImportError:  # pragma: no cover
         pass
 
-    def unwrap(value):
+    def unwrap(value, attrs=("__func__", "func", "fget"), any_type=False):
+        """What a wrapper (staticmethod, partial, property, bound method; with ``any_type``
+        anything with one of ``attrs``, numpy's dispatcher) finally calls."""
         for _ in range(8):
             t = _type(value)
-            if t not in wrappers and t.__name__ != "method":
+            if not any_type and t not in wrappers and t.__name__ != "method":
                 return value
-            for attr in ("__func__", "func", "fget"):
+            for attr in attrs:
                 try:
                     value = get_obj(value, attr)
                     break
@@ -1223,24 +1225,12 @@ def _make_guard(untrusted, classes: dict, pending: list, flush, where):
             owner = None
         if owner is not None and _type(owner) is not module_type:
             return None  # a method of a value (result.tolist): the value is scanned instead
-        for _ in range(4):
-            t = _type(fn)
-            if t is function_type:
-                return (f"the checker {fn.__qualname__} is the candidate's code"
-                        if untrusted(fn.__code__) else None)
-            inner = None
-            for attr in ("__func__", "func", "_implementation"):
-                try:
-                    inner = get_obj(fn, attr)
-                    break
-                except exception:
-                    continue
-            if inner is None:
-                if flags(t) & heap:
-                    return bad_class(t, protocols[K_CALL])
-                return None
-            fn = inner
-        return None
+        fn = unwrap(fn, ("__func__", "func", "_implementation"), any_type=True)
+        t = _type(fn)
+        if t is function_type:
+            return (f"the checker {fn.__qualname__} is the candidate's code"
+                    if untrusted(fn.__code__) else None)
+        return bad_class(t, protocols[K_CALL]) if flags(t) & heap else None
 
     recent: dict = {}  # test line -> the last operands the guard saw there, for explanations
     reply = None

@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from aicoder.repair_options import add_repair_options, agent_options
+
 __all__ = ["build_parser", "main"]
 
 EPILOG = """examples:
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="model spec (default $AICODER_MODEL or the embedded llama.cpp model)")
     solve.add_argument("--mode", choices=("codergen", "react", "direct"), default="codergen")
     solve.add_argument("--rounds", type=int, default=3, help="repair rounds (codergen; 3)")
+    add_repair_options(solve)
     solve.add_argument("--steps", type=int, default=8, help="model turns (react; 8)")
     solve.add_argument("--max-tokens", type=int, default=None, help="token budget for the run")
     solve.add_argument("--max-new-tokens", type=int, default=1024, help="per answer (1024)")
@@ -92,7 +95,7 @@ def solve_command(args) -> int:
         budget=Budget(rounds=args.rounds, max_tokens=args.max_tokens, react_steps=args.steps),
         params=GenerationParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                                 top_p=args.top_p, seed=args.seed),
-        limits=Limits(wall_s=args.timeout))
+        limits=Limits(wall_s=args.timeout), **agent_options(args))
     renderer = TerminalRenderer(task, model.spec, args.mode)
     out = open(args.json_out, "w", encoding="utf-8") if args.json_out else None  # noqa: SIM115
     events = agent.run(task)

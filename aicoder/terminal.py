@@ -64,7 +64,10 @@ class TerminalRenderer:
     def show(self, event: Event) -> None:
         if isinstance(event, StepStarted):
             label = _TITLES[event.kind]
-            self.console.print(Rule(f"{label} · round {event.round}", align="left"))
+            title = f"{label} · round {event.round}"
+            if event.candidate is not None:
+                title += f" · candidate {event.candidate + 1}"
+            self.console.print(Rule(title, align="left"))
             self.streaming = event.index if event.kind in _STREAMED else None
         elif isinstance(event, TextDelta):
             if event.index == self.streaming:

@@ -12,7 +12,7 @@ from aicoder.models import ChatModel, Completion, GenerationParams, Message
 class ScriptedModel(ChatModel):
     """Answers with the queued texts in order, streamed word by word.
 
-    ``history`` holds the messages of every call. An Exception in the queue is raised instead
+    ``history`` holds the messages of every call, ``params`` its sampling parameters. An Exception in the queue is raised instead
     of answering. With ``hang=True`` the model yields one word and then waits (up to 30 s) for
     the stream to be cancelled or closed, as a slow model would.
     """
@@ -22,6 +22,7 @@ class ScriptedModel(ChatModel):
     def __init__(self, answers, *, prompt_tokens: int = 10, hang: bool = False) -> None:
         self.answers = list(answers)
         self.history: list[list[Message]] = []
+        self.params: list[GenerationParams | None] = []
         self.prompt_tokens = prompt_tokens
         self.hang = hang
         self.closed = threading.Event()
@@ -32,6 +33,7 @@ class ScriptedModel(ChatModel):
     def stream(self, messages, params: GenerationParams | None = None,
                cancel: threading.Event | None = None):
         self.history.append(list(messages))
+        self.params.append(params)
         if not self.answers:
             raise AssertionError("the scripted model ran out of answers")
         answer = self.answers.pop(0)

@@ -12,6 +12,7 @@ from aicoder.agents import (
     Direct,
     Progress,
     ReAct,
+    RepairPolicy,
     Step,
     StepKind,
     StepStarted,
@@ -75,10 +76,11 @@ def test_repairs_after_reading_the_traceback(iou, bwrap):
     assert steps[0].prompt_tokens == 10 and steps[0].completion_tokens > 5
 
 
-def test_budget_spent_and_repeated_code_not_rerun(iou, bwrap):
+def test_paper_prompts_budget_spent_and_repeated_code_not_rerun(iou, bwrap):
     wrong = iou_answer(iou, WRONG)
     model = ScriptedModel([wrong, "analysis 1", wrong, "analysis 2", wrong])
-    steps = steps_only(CoderGen(model, bwrap, budget=Budget(rounds=2)).run(iou))
+    steps = steps_only(CoderGen(model, bwrap, budget=Budget(rounds=2),
+                                policy=RepairPolicy(prompts="paper")).run(iou))
     assert kinds(steps) == [K.GENERATE, K.EXECUTE, K.ANALYZE, K.REPAIR, K.EXECUTE, K.ANALYZE,
                             K.REPAIR, K.EXECUTE, K.FINAL]
     executes = [s for s in steps if s.kind is K.EXECUTE]

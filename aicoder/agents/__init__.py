@@ -7,6 +7,7 @@ has ``run(task)``, a generator of events (see `aicoder.agents.steps`).
 from aicoder.agents.base import Budget
 from aicoder.agents.codergen import CoderGen, codergen
 from aicoder.agents.direct import Direct
+from aicoder.agents.policy import RepairPolicy
 from aicoder.agents.react import ReAct
 from aicoder.agents.record import SampleRecord, record_from_steps
 from aicoder.agents.steps import (
@@ -29,6 +30,7 @@ __all__ = [
     "Event",
     "Progress",
     "ReAct",
+    "RepairPolicy",
     "SampleRecord",
     "Step",
     "StepKind",

@@ -65,17 +65,21 @@ class RunContext:
             return f"time budget spent ({self.budget.wall_s:g} s)"
         return None
 
-    def ask(self, kind: StepKind, round_: int, messages: list[Message]
-            ) -> Generator[Event, None, Step]:
+    def ask(self, kind: StepKind, round_: int, messages: list[Message], *,
+            params: GenerationParams | None = None, candidate: int | None = None,
+            review: Callable[[str, bool], str] | None = None) -> Generator[Event, None, Step]:
         """Stream the model's answer as a step.
 
-        A failed generation (ModelError) is stored on the step; a model that cannot be used at
+        ``params`` replaces the run's sampling for this request (CoderGen's repair policy);
+        the step's note then says how it sampled. ``review(text, cut)`` adds to the note
+        (CoderGen: a degenerate analysis and what of it was fed back). A failed generation (ModelError) is stored on the step; a model that cannot be used at
         all (ModelUnavailable: server down, bad name) is raised.
         """
         index = self._next_index()
-        yield StepStarted(index=index, kind=kind, round=round_)
+        yield StepStarted(index=index, kind=kind, round=round_, candidate=candidate)
         cancel = threading.Event()
-        stream = self.model.stream(messages, self.params, cancel)
+        used = params or self.params
+        stream = self.model.stream(messages, used, cancel)
         # The stream runs on a thread of its own: a server that holds its first token back
         # (loading, queueing) blocks that thread, not this generator, which keeps yielding
         # Progress, so that Stop and Ctrl-C are seen at once and close it.
@@ -122,17 +126,28 @@ class RunContext:
             cancel.set()  # the pump closes the stream (at its next token, if it is blocked)
         completion = completion or Completion(text=text, finish_reason="error")
         self.tokens += completion.prompt_tokens + completion.completion_tokens
+        notes = []
+        if used is not self.params and (used.temperature, used.seed) != (self.params.temperature,
+                                                                          self.params.seed):
+            notes.append(f"sampled at temperature {used.temperature:g}"
+                         + (f", seed {used.seed}" if used.seed is not None else ""))
+        if completion.finish_reason == "length":
+            notes.append("cut at the token limit")
+        if review is not None and not error and (extra := review(text, completion.finish_reason
+                                                                 == "length")):
+            notes.append(extra)
         step = Step(index=index, kind=kind, round=round_, text=text,
                     prompt_tokens=completion.prompt_tokens,
                     completion_tokens=completion.completion_tokens,
                     duration_s=round(time.monotonic() - start, 3),
                     time_to_first_token_s=completion.time_to_first_token_s, error=error,
-                    note="cut at the token limit" if completion.finish_reason == "length" else "")
+                    note="; ".join(notes), candidate=candidate, cut=completion.finish_reason
+                    == "length" or None)
         yield step
         return step
 
     def execute(self, round_: int, program: Program, *, kind: StepKind = StepKind.EXECUTE,
-                action: str | None = None, note: str = "",
+                action: str | None = None, note: str = "", candidate: int | None = None,
                 describe: Callable[[ExecutionResult], str] | None = None
                 ) -> Generator[Event, None, Step]:
         """Run a program in the sandbox as a step, reporting progress while it runs.
@@ -140,7 +155,7 @@ class RunContext:
         ``describe`` turns the result into the step's text (a ReAct observation).
         """
         index = self._next_index()
-        yield StepStarted(index=index, kind=kind, round=round_)
+        yield StepStarted(index=index, kind=kind, round=round_, candidate=candidate)
         cancel = threading.Event()
         box: dict[str, ExecutionResult | BaseException] = {}
 
@@ -168,7 +183,7 @@ class RunContext:
         result = box["result"]
         step = Step(index=index, kind=kind, round=round_, code=program.candidate, result=result,
                     action=action, duration_s=round(time.monotonic() - start, 3), note=note,
-                    text=describe(result) if describe else "")
+                    text=describe(result) if describe else "", candidate=candidate)
         yield step
         return step
 
@@ -176,18 +191,20 @@ class RunContext:
         """A step that needs neither the model nor the sandbox (a parsed action, a note)."""
         return Step(index=self._next_index(), kind=kind, round=round_, **fields)
 
-    def reuse(self, round_: int, program: Program, earlier: Step) -> Step:
+    def reuse(self, round_: int, program: Program, earlier: Step, *, note: str | None = None,
+              candidate: int | None = None) -> Step:
         """An execute step for code identical to an earlier attempt: not run again."""
         return Step(index=self._next_index(), kind=StepKind.EXECUTE, round=round_,
-                    code=program.candidate, result=earlier.result,
-                    note=f"same code as round {earlier.round}: not run again")
+                    code=program.candidate, result=earlier.result, candidate=candidate,
+                    note=note or f"same code as round {earlier.round}: not run again")
 
     def final(self, round_: int, last: Step | None, why: str) -> Step:
         result = last.result if last is not None else None
         return Step(index=self._next_index(), kind=StepKind.FINAL, round=round_,
                     text=why, passed=bool(result and result.passed),
                     any_passed=bool(result and result.any_passed), rounds=round_,
-                    duration_s=round(time.monotonic() - self.start, 3))
+                    duration_s=round(time.monotonic() - self.start, 3),
+                    verdict_step=last.index if last is not None else None)
 
 
 class Agent:

@@ -73,12 +73,16 @@ def _counts(result: ExecutionResult | None) -> dict:
 def record_from_steps(task_id: str, sample: int, steps: Sequence[Step], *,
                       compat: CompatVerdict | None = None, queued_s: float = 0.0
                       ) -> SampleRecord:
-    """Sum a finished run up. The verdict is that of the last execution (the code the run
-    ended with); the repair curve uses the first execution that passed."""
+    """Sum a finished run up. The verdict is that of the execution the run ended with (the
+    final step's ``verdict_step``; the last execution in records from before it existed); the
+    repair curve uses the first execution that passed."""
     executions = [s for s in steps if s.kind is StepKind.EXECUTE and s.result is not None]
-    last = executions[-1].result if executions else None
-    first_pass = next((s.round for s in executions if _counts(s.result)["passed"]), None)
     final = next((s for s in reversed(steps) if s.kind is StepKind.FINAL), None)
+    # the attempt the run kept (CoderGen's candidates), else the last one
+    kept = next((s for s in executions if final is not None and s.index == final.verdict_step),
+                executions[-1] if executions else None)
+    last = kept.result if kept is not None else None
+    first_pass = next((s.round for s in executions if _counts(s.result)["passed"]), None)
     errors = [s.error for s in steps if s.error]
     return SampleRecord(
         task_id=task_id, sample=sample, **_counts(last), passed_at_round=first_pass,

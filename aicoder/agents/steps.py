@@ -46,6 +46,7 @@ class StepStarted(BaseModel, frozen=True):
     index: int
     kind: StepKind
     round: int
+    candidate: int | None = None  #: CoderGen: the candidate's number in its round (from 0)
 
 
 class TextDelta(BaseModel, frozen=True):
@@ -78,6 +79,12 @@ class Step(BaseModel, frozen=True):
     passed: bool | None = Field(default=None, description="final: every check passed")
     any_passed: bool | None = Field(default=None, description="final: at least one passed")
     rounds: int | None = Field(default=None, description="final: repair rounds used")
+    candidate: int | None = Field(default=None, description="codergen: the candidate's number "
+                                  "in its round (from 0) when a round samples several")
+    cut: bool | None = Field(default=None, description="a model step that stopped at its "
+                             "token limit")
+    verdict_step: int | None = Field(default=None, description="final: the index of the "
+                                     "execute step whose verdict the run ended with")
 
 
 Event = StepStarted | TextDelta | Progress | Step

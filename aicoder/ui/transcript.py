@@ -30,8 +30,11 @@ _TITLES = {
 }
 
 
-def step_title(kind: StepKind, round_: int) -> str:
-    return f"{_TITLES[kind]} · round {round_}" if kind is not StepKind.FINAL else _TITLES[kind]
+def step_title(kind: StepKind, round_: int, candidate: int | None = None) -> str:
+    if kind is StepKind.FINAL:
+        return _TITLES[kind]
+    title = f"{_TITLES[kind]} · round {round_}"
+    return title if candidate is None else f"{title} · candidate {candidate + 1}"
 
 
 def _execution_text(step: Step) -> str:
@@ -99,16 +102,18 @@ class Transcript:
     def _message(self, index: int) -> dict:
         return self.messages[self._position[index]]
 
-    def _open(self, index: int, kind: StepKind, round_: int) -> dict:
+    def _open(self, index: int, kind: StepKind, round_: int, candidate: int | None = None
+              ) -> dict:
         if index not in self._position:
             self._position[index] = len(self.messages)
             self.messages.append({"role": "assistant", "content": "", "metadata": {
-                "title": step_title(kind, round_), "id": index, "status": "pending"}})
+                "title": step_title(kind, round_, candidate), "id": index,
+                "status": "pending"}})
         return self._message(index)
 
     def feed(self, event: Event) -> None:
         if isinstance(event, StepStarted):
-            self._open(event.index, event.kind, event.round)
+            self._open(event.index, event.kind, event.round, event.candidate)
         elif isinstance(event, TextDelta):
             if event.index in self._position:
                 self._message(event.index)["content"] += event.text
@@ -128,7 +133,7 @@ class Transcript:
                                   f"{step.text} ({step.duration_s:.1f} s, "
                                   f"{self.tokens():,} tokens)"})
             return
-        message = self._open(step.index, step.kind, step.round)
+        message = self._open(step.index, step.kind, step.round, step.candidate)
         meta = message["metadata"]
         meta["status"] = "done"
         meta["duration"] = round(step.duration_s, 2)
@@ -140,6 +145,8 @@ class Transcript:
             message["content"] = _execution_text(step)
         else:
             message["content"] = step.text or ("*(no text)*" if not step.error else "")
+            if step.note:  # how it sampled, a cut, a degenerate analysis
+                message["content"] += f"\n\n*{step.note}*"
         if step.error:
             message["content"] += f"\n\n**Model error:** {step.error}"
 
@@ -147,13 +154,16 @@ class Transcript:
         return sum(s.prompt_tokens + s.completion_tokens for s in self.steps)
 
     def panels(self) -> Panels:
-        """The panels for the latest finished execution (and the one before it)."""
+        """The panels for the latest finished execution (and the one before it); once the run
+        is over, for the attempt it kept (CoderGen's best candidate)."""
         runs = [s for s in self.steps if s.result is not None and s.code is not None]
         final = next((s for s in reversed(self.steps) if s.kind is StepKind.FINAL), None)
         if not runs:
             return Panels(summary=final.text if final else "")
-        last = runs[-1]
-        before = runs[-2].code if len(runs) > 1 else None
+        at = next((i for i, s in enumerate(runs) if final is not None
+                   and s.index == final.verdict_step), len(runs) - 1)
+        last = runs[at]
+        before = runs[at - 1].code if at > 0 else None
         result = last.result
         summary = summary_markdown(result)
         if final is not None:

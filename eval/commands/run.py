@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+from aicoder.repair_options import add_repair_options, agent_options, repair_config
 from eval.commands.common import (
     add_exec_options,
     add_task_options,
@@ -39,6 +40,7 @@ def add_parser(sub) -> None:
     parser.add_argument("--mode", choices=("direct", "codergen", "react"), default="codergen")
     parser.add_argument("--samples", type=int, default=1, help="samples per task (1)")
     parser.add_argument("--max-rounds", type=int, default=3, help="repair rounds (codergen; 3)")
+    add_repair_options(parser)
     parser.add_argument("--react-steps", type=int, default=8, help="model turns (react; 8)")
     parser.add_argument("--max-new-tokens", type=int, default=1024, help="per answer (1024)")
     parser.add_argument("--max-tokens", type=int, default=None, help="token budget per sample")
@@ -62,6 +64,7 @@ def _config(args, model_spec: str, tasks, source_sha: str, env, sandbox_name: st
     return {**base_config(args, tasks, source_sha, env, sandbox_name),
             "kind": "run", "model": model_spec, "mode": args.mode, "samples": args.samples,
             "max_rounds": args.max_rounds, "react_steps": args.react_steps,
+            **repair_config(args),
             "max_new_tokens": args.max_new_tokens, "max_tokens": args.max_tokens,
             "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
             "concurrency": args.concurrency}
@@ -107,12 +110,14 @@ def run(args: argparse.Namespace) -> int:
     budget = Budget(rounds=args.max_rounds, max_tokens=args.max_tokens,
                     react_steps=args.react_steps)
     agent_cls = AGENTS[args.mode]
+    options = agent_options(args)
 
     def work(job: Job, stop: threading.Event):
         seed = None if args.seed is None else args.seed + job.sample
         params = GenerationParams(temperature=args.temperature, top_p=args.top_p, seed=seed,
                                   max_new_tokens=args.max_new_tokens)
-        agent = agent_cls(bounded, sandbox, budget=budget, params=params, limits=limits)
+        agent = agent_cls(bounded, sandbox, budget=budget, params=params, limits=limits,
+                          **options)
         events = agent.run(by_id[job.task_id])
         steps: list[Step] = []
         bounded.take()  # this thread's waits from here on belong to this sample

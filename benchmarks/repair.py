@@ -1,0 +1,196 @@
+"""Does the repair loop repair? Direct, CoderGen with the paper's prompts, and CoderGen with
+the repair policy, on one task set at one temperature.
+
+    AICODER_MODEL=llamacpp:/path/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf \\
+        python -m benchmarks.repair run --tasks builtin --temperature 0 \\
+            --modes direct,paper,codergen --out benchmarks/results/repair/builtin-t0.json
+    python -m benchmarks.repair table benchmarks/results/repair/*.json
+
+``run`` writes every task's steps (after each task: nothing lost on a crash, and ``--resume``
+goes on where it stopped). ``table`` computes everything from those steps, the same way for
+every mode: SR@All after each round (a task that passes at round k counts for every round
+>= k), identical resubmissions (a repair whose code equals an earlier attempt of the same run),
+degenerate analyses (`aicoder.agents.policy.degenerate`), and tokens and seconds per solved
+task (all the run's tokens and seconds over the tasks it solved).
+
+``--offline-refs`` keeps the tasks whose reference passes every check, non-vacuously, in this
+sandbox (run first, here): the shared v3 records that can be solved without the Hub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODES = ("direct", "paper", "codergen")
+
+
+def _agent(mode: str, model, sandbox, args):
+    from aicoder.agents import AGENTS, Budget
+    from aicoder.models import GenerationParams
+    from sandbox import Limits
+
+    params = GenerationParams(seed=args.seed, temperature=args.temperature,
+                              max_new_tokens=args.max_new_tokens)
+    budget = Budget(rounds=args.rounds)
+    options: dict = {}
+    if mode != "direct" and not args.frozen:
+        from aicoder.agents import RepairPolicy
+
+        options["policy"] = RepairPolicy(prompts="paper" if mode == "paper" else "default",
+                                         candidates=args.candidates if mode == "codergen" else 1)
+    cls = AGENTS["direct" if mode == "direct" else "codergen"]
+    return cls(model, sandbox, params=params, limits=Limits(wall_s=60), budget=budget, **options)
+
+
+def _offline_solvable(tasks, sandbox):
+    from aicoder.tasks import reference_program
+    from sandbox import Limits, Status
+
+    kept = []
+    for task in tasks:
+        result = sandbox.run(reference_program(task), Limits(wall_s=120))
+        if result.status is Status.PASSED:
+            kept.append(task)
+    return kept
+
+
+def run(args) -> int:
+    from aicoder.agents import steps_only
+    from aicoder.models import load_model
+    from aicoder.tasks import load_tasks
+    from sandbox import get_sandbox
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = json.loads(out.read_text()) if args.resume and out.exists() else {}
+    sandbox = get_sandbox()
+    tasks = load_tasks(args.tasks)
+    if args.offline_refs:
+        tasks = _offline_solvable(tasks, sandbox)
+        print(f"{len(tasks)} tasks whose reference passes here", flush=True)
+    tasks = tasks[: args.limit]
+    model = load_model(args.model)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=False).stdout.strip()
+    report.update({"model": model.spec, "tasks": args.tasks, "task_ids": [t.task_id for t in tasks],
+                   "temperature": args.temperature, "seed": args.seed, "rounds": args.rounds,
+                   "max_new_tokens": args.max_new_tokens, "candidates": args.candidates})
+    report.setdefault("modes", {})
+    for mode in args.modes.split(","):
+        name = args.name or mode
+        entry = report["modes"].setdefault(name, {"mode": mode, "git_commit": commit,
+                                                  "frozen": args.frozen, "rows": []})
+        done = {row["task_id"] for row in entry["rows"]}
+        agent = _agent(mode, model, sandbox, args)
+        for i, task in enumerate(tasks, 1):
+            if task.task_id in done:
+                continue
+            start = time.monotonic()
+            steps = steps_only(agent.run(task))
+            final = steps[-1]
+            entry["rows"].append({"task_id": task.task_id, "passed": bool(final.passed),
+                                  "rounds": final.rounds, "why": final.text,
+                                  "seconds": round(time.monotonic() - start, 2),
+                                  "steps": [s.model_dump(mode="json") for s in steps]})
+            out.write_text(json.dumps(report, indent=1))
+            print(f"[{name} t={args.temperature:g}] {i}/{len(tasks)} {task.task_id}: "
+                  f"{'PASS' if final.passed else 'fail'} ({final.text})", flush=True)
+    return 0
+
+
+def _code_key(code: str) -> str:
+    return "\n".join(line.rstrip() for line in (code or "").strip().splitlines())
+
+
+def summarize(entry: dict, rounds: int) -> dict:
+    """Every number of the table, from the stored steps."""
+    from aicoder.agents.policy import degenerate
+
+    rows = entry["rows"]
+    n = len(rows)
+    curve = [sum(r["passed"] and (r["rounds"] or 0) <= k for r in rows) / n
+             for k in range(rounds + 1)]
+    repair_rounds = identical = analyses = bad = 0
+    for row in rows:
+        seen: list[str] = []
+        by_round: dict[int, list[dict]] = {}
+        for step in row["steps"]:
+            by_round.setdefault(step["round"], []).append(step)
+        for round_, steps in sorted(by_round.items()):
+            for step in steps:
+                if step["kind"] == "analyze":
+                    analyses += 1
+                    cut = bool(step.get("cut")) or "cut at the token limit" in step["note"]
+                    bad += degenerate(step["text"], cut=cut) is not None
+            codes = [s["code"] for s in steps if s["kind"] == "execute" and s.get("code")]
+            if round_ >= 1 and codes:
+                repair_rounds += 1
+                # a round is an identical resubmission when none of its candidates is new
+                identical += all(_code_key(c) in seen for c in codes)
+            seen += [_code_key(c) for c in codes]
+    solved = sum(r["passed"] for r in rows)
+    tokens = sum(s.get("prompt_tokens", 0) + s.get("completion_tokens", 0)
+                 for r in rows for s in r["steps"])
+    seconds = sum(r["seconds"] for r in rows)
+    return {"n": n, "sr_all": round(curve[-1], 4), "curve": [round(c, 4) for c in curve],
+            "solved": solved, "repair_rounds": repair_rounds, "identical": identical,
+            "identical_share": round(identical / repair_rounds, 3) if repair_rounds else None,
+            "analyses": analyses, "degenerate": bad,
+            "tokens_per_solved": round(tokens / solved) if solved else None,
+            "seconds_per_solved": round(seconds / solved, 1) if solved else None,
+            "tokens_per_task": round(tokens / n), "seconds_per_task": round(seconds / n, 1)}
+
+
+def table(args) -> int:
+    lines = ["| tasks | T | mode | SR@All | after rounds 0/1/2/3 | identical resubmissions "
+             "| degenerate analyses | tokens / solved | s / solved |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for path in args.files:
+        report = json.loads(Path(path).read_text())
+        for name, entry in report["modes"].items():
+            if not entry["rows"]:
+                continue
+            s = summarize(entry, report["rounds"])
+            lines.append(
+                f"| {Path(report['tasks']).stem} ({s['n']}) | {report['temperature']:g} | {name} "
+                f"| {s['solved']}/{s['n']} ({s['sr_all']:.3f}) "
+                f"| {' / '.join(f'{c:.2f}' for c in s['curve'])} "
+                f"| {s['identical']}/{s['repair_rounds']} | {s['degenerate']}/{s['analyses']} "
+                f"| {s['tokens_per_solved'] or '—'} | {s['seconds_per_solved'] or '—'} |")
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run the modes and store every task's steps")
+    r.add_argument("--model", default=None, help="model spec (default $AICODER_MODEL)")
+    r.add_argument("--tasks", default="builtin", help="builtin, a .jsonl path, or hub:REPO")
+    r.add_argument("--offline-refs", action="store_true",
+                   help="keep only the tasks whose reference passes in this sandbox")
+    r.add_argument("--modes", default=",".join(MODES), help=f"comma list of {', '.join(MODES)}")
+    r.add_argument("--name", default=None, help="store the (single) mode under this name")
+    r.add_argument("--frozen", action="store_true",
+                   help="a checkout from before --prompts existed: its codergen is 'paper'")
+    r.add_argument("--temperature", type=float, default=0.0)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--rounds", type=int, default=3)
+    r.add_argument("--candidates", type=int, default=1, help="codergen: repairs per round")
+    r.add_argument("--max-new-tokens", type=int, default=768)
+    r.add_argument("--limit", type=int, default=None, help="first N tasks only")
+    r.add_argument("--resume", action="store_true", help="skip the tasks already in --out")
+    r.add_argument("--out", required=True)
+    t = sub.add_parser("table", help="the markdown table of stored runs")
+    t.add_argument("files", nargs="+")
+    args = parser.parse_args(argv)
+    return run(args) if args.command == "run" else table(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

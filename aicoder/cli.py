@@ -87,6 +87,7 @@ def solve_command(args) -> int:
     from aicoder.terminal import TerminalRenderer
     from sandbox import Limits, get_sandbox
 
+    options = agent_options(args)  # a bad repair option is an error before anything loads
     task = _load_task(args)
     sandbox = get_sandbox(args.sandbox)
     model = load_model(args.model)
@@ -95,7 +96,7 @@ def solve_command(args) -> int:
         budget=Budget(rounds=args.rounds, max_tokens=args.max_tokens, react_steps=args.steps),
         params=GenerationParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                                 top_p=args.top_p, seed=args.seed),
-        limits=Limits(wall_s=args.timeout), **agent_options(args))
+        limits=Limits(wall_s=args.timeout), **options)
     renderer = TerminalRenderer(task, model.spec, args.mode)
     out = open(args.json_out, "w", encoding="utf-8") if args.json_out else None  # noqa: SIM115
     events = agent.run(task)

@@ -9,8 +9,9 @@ the repair policy, on one task set at one temperature.
 ``run`` writes every task's steps (after each task: nothing lost on a crash, and ``--resume``
 goes on where it stopped). ``table`` computes everything from those steps, the same way for
 every mode: SR@All after each round (a task that passes at round k counts for every round
->= k), identical resubmissions (a repair whose code equals an earlier attempt of the same run),
-degenerate analyses (`aicoder.agents.policy.degenerate`), and tokens and seconds per solved
+>= k), dead rounds (repair rounds that ran no new code: every repair repeated an earlier
+attempt), repairs repeating an attempt (each repair generation whose code equals an earlier
+attempt of the same run; the policy's re-asks count too), degenerate analyses (`aicoder.agents.policy.degenerate`), and tokens and seconds per solved
 task (all the run's tokens and seconds over the tasks it solved).
 
 ``--offline-refs`` keeps the tasks whose reference passes every check, non-vacuously, in this
@@ -52,7 +53,7 @@ def _offline_solvable(tasks, sandbox):
     from sandbox import Limits, Status
 
     kept = []
-    for task in tasks:
+    for task in tasks:  # no static filter: some references pass with their Hub load caught
         result = sandbox.run(reference_program(task), Limits(wall_s=120))
         if result.status is Status.PASSED:
             kept.append(task)
@@ -70,7 +71,10 @@ def run(args) -> int:
     report = json.loads(out.read_text()) if args.resume and out.exists() else {}
     sandbox = get_sandbox()
     tasks = load_tasks(args.tasks)
-    if args.offline_refs:
+    if args.ids_from:
+        ids = set(json.loads(Path(args.ids_from).read_text())["task_ids"])
+        tasks = [t for t in tasks if t.task_id in ids]
+    elif args.offline_refs:
         tasks = _offline_solvable(tasks, sandbox)
         print(f"{len(tasks)} tasks whose reference passes here", flush=True)
     tasks = tasks[: args.limit]
@@ -115,24 +119,29 @@ def summarize(entry: dict, rounds: int) -> dict:
     n = len(rows)
     curve = [sum(r["passed"] and (r["rounds"] or 0) <= k for r in rows) / n
              for k in range(rounds + 1)]
-    repair_rounds = identical = analyses = bad = 0
+    repair_rounds = identical = analyses = bad = repairs = repeats = 0
     for row in rows:
-        seen: list[str] = []
+        seen: set[str] = set()
         by_round: dict[int, list[dict]] = {}
         for step in row["steps"]:
             by_round.setdefault(step["round"], []).append(step)
         for round_, steps in sorted(by_round.items()):
+            new_code = False
             for step in steps:
                 if step["kind"] == "analyze":
                     analyses += 1
                     cut = bool(step.get("cut")) or "cut at the token limit" in step["note"]
                     bad += degenerate(step["text"], cut=cut) is not None
-            codes = [s["code"] for s in steps if s["kind"] == "execute" and s.get("code")]
-            if round_ >= 1 and codes:
+                if step["kind"] == "execute" and step.get("code"):
+                    key = _code_key(step["code"])
+                    if round_ >= 1:
+                        repairs += 1
+                        repeats += key in seen
+                    new_code |= key not in seen
+                    seen.add(key)
+            if round_ >= 1 and any(s["kind"] == "execute" for s in steps):
                 repair_rounds += 1
-                # a round is an identical resubmission when none of its candidates is new
-                identical += all(_code_key(c) in seen for c in codes)
-            seen += [_code_key(c) for c in codes]
+                identical += not new_code  # the round ran nothing new
     solved = sum(r["passed"] for r in rows)
     tokens = sum(s.get("prompt_tokens", 0) + s.get("completion_tokens", 0)
                  for r in rows for s in r["steps"])
@@ -140,6 +149,7 @@ def summarize(entry: dict, rounds: int) -> dict:
     return {"n": n, "sr_all": round(curve[-1], 4), "curve": [round(c, 4) for c in curve],
             "solved": solved, "repair_rounds": repair_rounds, "identical": identical,
             "identical_share": round(identical / repair_rounds, 3) if repair_rounds else None,
+            "repairs": repairs, "repeated_repairs": repeats,
             "analyses": analyses, "degenerate": bad,
             "tokens_per_solved": round(tokens / solved) if solved else None,
             "seconds_per_solved": round(seconds / solved, 1) if solved else None,
@@ -147,9 +157,9 @@ def summarize(entry: dict, rounds: int) -> dict:
 
 
 def table(args) -> int:
-    lines = ["| tasks | T | mode | SR@All | after rounds 0/1/2/3 | identical resubmissions "
-             "| degenerate analyses | tokens / solved | s / solved |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| tasks | T | mode | SR@All | after rounds 0/1/2/3 | dead rounds (nothing new "
+             "ran) | repairs repeating an attempt | degenerate analyses | tokens / solved "
+             "| s / solved |", "|---|---|---|---|---|---|---|---|---|---|"]
     for path in args.files:
         report = json.loads(Path(path).read_text())
         for name, entry in report["modes"].items():
@@ -160,7 +170,8 @@ def table(args) -> int:
                 f"| {Path(report['tasks']).stem} ({s['n']}) | {report['temperature']:g} | {name} "
                 f"| {s['solved']}/{s['n']} ({s['sr_all']:.3f}) "
                 f"| {' / '.join(f'{c:.2f}' for c in s['curve'])} "
-                f"| {s['identical']}/{s['repair_rounds']} | {s['degenerate']}/{s['analyses']} "
+                f"| {s['identical']}/{s['repair_rounds']} | {s['repeated_repairs']}/{s['repairs']} "
+                f"| {s['degenerate']}/{s['analyses']} "
                 f"| {s['tokens_per_solved'] or '—'} | {s['seconds_per_solved'] or '—'} |")
     print("\n".join(lines))
     return 0
@@ -174,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--tasks", default="builtin", help="builtin, a .jsonl path, or hub:REPO")
     r.add_argument("--offline-refs", action="store_true",
                    help="keep only the tasks whose reference passes in this sandbox")
+    r.add_argument("--ids-from", default=None,
+                   help="the tasks of an earlier result file (its task_ids), e.g. the "
+                   "--offline-refs selection of another temperature")
     r.add_argument("--modes", default=",".join(MODES), help=f"comma list of {', '.join(MODES)}")
     r.add_argument("--name", default=None, help="store the (single) mode under this name")
     r.add_argument("--frozen", action="store_true",

@@ -49,3 +49,23 @@ def test_solve_exit_codes_and_errors(iou, tmp_path, capsys, bwrap):
     assert main(["solve", "--task-file", str(tmp_path / "none.jsonl")]) == 2
     assert main(["solve", "--task", "b002_box_iou", "--model", "gpt4"]) == 2
     assert "has no backend" in capsys.readouterr().err
+
+
+def test_solve_shows_candidates_and_refuses_bad_repair_options(iou, tmp_path, capsys, bwrap):
+    half = iou.imports + iou.reference_code.replace("return inter / union if union > 0 else 0.0",
+                                                    "return 0.5")
+    script = [("ok", fenced(half)), ("ok", "It returns 0.5 for every pair of boxes."),
+              ("ok", fenced(half.replace("0.5", "0.25"))),
+              ("ok", fenced(iou.imports + iou.reference_code))]
+    with ServerDouble(script) as server:
+        code = main(["solve", "--task", "b002_box_iou", "--model", f"tgi:{server.url}",
+                     "--sandbox", "bwrap", "--candidates", "2", "--temperature", "0"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "repair · round 1 · candidate 1" in printed
+    assert "repair · round 1 · candidate 2" in printed
+    assert "sampled at temperature 0.6" in printed  # the second candidate is its own sample
+    assert "PASSED — passed at round 1" in printed
+    assert main(["solve", "--task", "b002_box_iou", "--mode", "react", "--prompts", "paper"]) == 2
+    assert "--prompts and --candidates are options of codergen, not of react" in \
+        capsys.readouterr().err

@@ -54,15 +54,19 @@ def test_run_records_every_sample_and_reports(served, tmp_path, capsys):
     verdicts = {r.task_id: r for r in records}
     assert not verdicts["b002_box_iou"].passed and verdicts["b001_softmax"].passed
     broken = verdicts["b002_box_iou"]
-    # the full step list: generate, execute, analyze, repair, execute, final
+    # the full step list: generate, execute, analyze, repair, execute (the same broken code:
+    # not run again), the re-ask in the same round, execute, final
     assert [s.kind.value for s in broken.steps] == ["generate", "execute", "analyze", "repair",
-                                                    "execute", "final"]
+                                                    "execute", "repair", "execute", "final"]
+    assert broken.steps[4].note == "identical to attempt 1: not run again"
     assert broken.checks_total >= 3 and broken.checks_passed == 0
     config = json.loads((out / "config.json").read_text())
     for key in ("model", "mode", "temperature", "top_p", "versions", "source_sha256",
                 "git_commit", "env"):
         assert key in config
     assert config["env"] == "app" and config["mode"] == "codergen"
+    assert (config["prompts"], config["candidates"], config["analysis_tokens"]) == \
+        ("default", 1, 256)
     report = json.loads((out / "report.json").read_text())
     for key in ("n_tasks", "n_scored", "n_skipped", "sr_all", "sr_any", "pass_at_k",
                 "by_domain", "repair_curve", "per_task"):
@@ -163,6 +167,36 @@ def test_a_server_that_goes_away_stops_the_run_resumably(builtin, tmp_path, caps
 def test_run_mistakes_are_one_line_errors(capsys, tmp_path, argv, message):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err, err
+
+
+def test_paper_prompts_and_candidates_are_run_options(served, tmp_path):
+    paper = tmp_path / "paper"
+    assert _run(served, paper, "--prompts", "paper") == 0
+    records, _ = load_samples(paper / "samples.jsonl")
+    broken = next(r for r in records if r.task_id == "b002_box_iou")
+    assert [s.kind.value for s in broken.steps] == ["generate", "execute", "analyze", "repair",
+                                                    "execute", "final"]
+    config = json.loads((paper / "config.json").read_text())
+    assert (config["prompts"], config["analysis_tokens"]) == ("paper", None)
+    # a run directory made with the other prompts is another config: refused, not mixed
+    assert _run(served, paper) == 2
+    many = tmp_path / "many"
+    assert _run(served, many, "--candidates", "2") == 0
+    records, _ = load_samples(many / "samples.jsonl")
+    broken = next(r for r in records if r.task_id == "b002_box_iou")
+    assert {s.candidate for s in broken.steps if s.kind.value == "repair"} == {0, 1}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--candidates", "0"], "--candidates must be at least 1"),
+    (["--analysis-tokens", "3"], "--analysis-tokens must be at least 16"),
+    (["--mode", "direct", "--candidates", "2"],
+     "--prompts and --candidates are options of codergen, not of direct"),
+])
+def test_repair_option_mistakes_are_one_line_errors(served, tmp_path, capsys, argv, message):
+    assert _run(served, tmp_path / "x", *argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err, err
 

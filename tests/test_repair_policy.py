@@ -211,3 +211,33 @@ def test_failure_line_names_the_first_failure_and_its_evidence(iou, bwrap):
     assert line.startswith("2 of 4 checks failed; [1/4] Test case 1: identical boxes")
     assert line.endswith("AssertionError: Test case [1/4] failed (value: 1.0)")
     assert len(line) <= 240
+
+
+def test_the_space_shows_the_candidates_and_the_kept_attempt(iou, bwrap):
+    from aicoder.ui.transcript import Transcript
+
+    model = ScriptedModel([answer(iou, HALF), "It returns 0.5.", answer(iou, ZERO),
+                           answer(iou, ONE)])
+    steps = run(iou, model, bwrap, rounds=1, candidates=2, retries=0)
+    transcript = Transcript.from_steps(steps)
+    titles = [m["metadata"]["title"] for m in transcript.messages if "metadata" in m]
+    assert "Writing the repair · round 1 · candidate 1" in titles
+    assert any(t.startswith("Running the checks · round 1 · candidate 2") for t in titles)
+    assert any("*sampled at temperature 0.6, seed" in m["content"] for m in transcript.messages)
+    panels = transcript.panels()
+    assert "return 0.0" in panels.code  # the kept candidate (2 of 4), not the last one run
+    assert "Not passed" in panels.summary
+
+
+def test_react_observations_carry_the_same_evidence(iou, bwrap):
+    from aicoder.agents import ReAct
+
+    model = ScriptedModel([
+        "Thought: test it.\nAction: run_tests\n" + answer(iou, ZERO),
+        "Thought: it passes.\nAction: finish\n" + answer(iou),
+    ])
+    steps = steps_only(ReAct(model, bwrap).run(iou))
+    observation = next(s for s in steps if s.kind is K.OBSERVATION)
+    assert "[FAILED] [1/4] Test case 1: identical boxes" in observation.text
+    assert "value: 1.0" in observation.text  # what the failing comparison saw
+    assert model.history[1][-1].content == observation.text

@@ -160,8 +160,11 @@ class Transcript:
         final = next((s for s in reversed(self.steps) if s.kind is StepKind.FINAL), None)
         if not runs:
             return Panels(summary=final.text if final else "")
-        at = next((i for i, s in enumerate(runs) if final is not None
-                   and s.index == final.verdict_step), len(runs) - 1)
+        at = len(runs) - 1
+        kept = next((i for i, s in enumerate(runs) if final is not None
+                     and s.index == final.verdict_step), at)
+        if runs[kept].code != runs[at].code:  # a better candidate than the last one run
+            at = kept
         last = runs[at]
         before = runs[at - 1].code if at > 0 else None
         result = last.result

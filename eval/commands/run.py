@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.samples < 1:
         raise AICoderError("--samples must be at least 1")
+    options = agent_options(args)  # a bad repair option is an error before anything runs
     tasks, source_sha = select(args)
     env = resolve_env(args)
     stop = threading.Event()  # set on Ctrl-C: queued samples give up at once
@@ -110,7 +111,6 @@ def run(args: argparse.Namespace) -> int:
     budget = Budget(rounds=args.max_rounds, max_tokens=args.max_tokens,
                     react_steps=args.react_steps)
     agent_cls = AGENTS[args.mode]
-    options = agent_options(args)
 
     def work(job: Job, stop: threading.Event):
         seed = None if args.seed is None else args.seed + job.sample

@@ -1601,7 +1601,8 @@ def _summary(value, cap: int = _VALUE_CAP) -> str:
                 hasattr(value, "dtype"):
             flat = value.reshape(-1)[:8]
             items = flat.tolist() if hasattr(flat, "tolist") else list(flat)
-            more = " ..." if int(getattr(value, "size", None) or value.numel()) > 8 else ""
+            size = getattr(value, "size", None)  # numpy: an int; torch: a method
+            more = " ..." if (size if isinstance(size, int) else value.numel()) > 8 else ""
             text = (f"{kind.__name__}(shape={tuple(value.shape)}, dtype={value.dtype}, "
                     f"values={items}{more})")
         else:

@@ -102,3 +102,26 @@ def test_without_hardening_the_candidates_locals_still_show(bwrap):
     assert result.status is Status.FAILED
     assert "parts = ['1', '2']" in result.checks[2].evidence
     assert result.checks[0].evidence == ""
+
+
+def test_tensors_show_shape_dtype_and_values(bwrap):
+    """torch's ``size`` is a method, numpy's an int: both are summarised, in comparisons and
+    in the candidate's locals (an empty batch included)."""
+    cand = ("import torch\n"
+            "def mean_score(logits):\n"
+            "    total = logits.sum()\n"
+            "    return total / logits.shape[0] if logits.numel() < 0 else logits * 2\n"
+            "def accuracy(logits, labels):\n"
+            "    correct = int((logits.argmax(1) == labels).sum())\n"
+            "    return correct / logits.shape[0]\n")
+    test = ("import torch\n"
+            "def test_f():\n"
+            "    assert torch.equal(mean_score(torch.arange(12.0)), torch.zeros(12))\n"
+            "    assert accuracy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)) == 0.0\n")
+    compared, empty = bwrap.run(Program(candidate=cand, test=test, entry="test_f")).checks
+    assert "argument 1: Tensor(shape=(12,), dtype=torch.float32, values=[0.0, 2.0, 4.0, 6.0, " \
+           "8.0, 10.0, 12.0, 14.0] ...)" in compared.evidence
+    assert "argument 2: Tensor(shape=(12,), dtype=torch.float32" in compared.evidence
+    assert empty.message == "ZeroDivisionError: division by zero"
+    assert "logits = Tensor(shape=(0, 3), dtype=torch.float32, values=[])" in empty.evidence
+    assert "correct = 0" in empty.evidence

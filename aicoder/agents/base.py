@@ -72,8 +72,9 @@ class RunContext:
 
         ``params`` replaces the run's sampling for this request (CoderGen's repair policy);
         the step's note then says how it sampled. ``review(text, cut)`` adds to the note
-        (CoderGen: a degenerate analysis and what of it was fed back). A failed generation (ModelError) is stored on the step; a model that cannot be used at
-        all (ModelUnavailable: server down, bad name) is raised.
+        (CoderGen: a degenerate analysis and what of it was fed back). A failed generation
+        (ModelError) is stored on the step; a model that cannot be used at all
+        (ModelUnavailable: server down, bad name) is raised.
         """
         index = self._next_index()
         yield StepStarted(index=index, kind=kind, round=round_, candidate=candidate)

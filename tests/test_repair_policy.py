@@ -50,11 +50,16 @@ def test_a_repeat_is_said_plainly_and_asked_again_with_other_sampling(iou, bwrap
                                        K.REPAIR, K.EXECUTE, K.FINAL]
     repeat = steps[4]
     assert repeat.note == "identical to attempt 1: not run again" and repeat.duration_s == 0
-    # the re-ask names the attempt and how it failed, and asks for another approach
-    reask = model.history[3][-1].content
-    assert reask.startswith("That code is identical to attempt 1, which failed with: 4 of 4 "
-                            "checks failed; [1/4] Test case 1: identical boxes")
-    assert "Take another approach" in reask
+    # the re-ask names the attempt and how it failed, and asks for another approach, in a
+    # fresh conversation: the task, the failed attempts' failures, the analysis, no code
+    system, reask = model.history[3]
+    assert system.role == "system" and reask.role == "user"
+    assert reask.content.startswith(model.history[0][1].content)  # the task's own prompt
+    assert "Your last answer was identical to attempt 1, which failed with: 4 of 4 checks " \
+           "failed; [1/4] Test case 1: identical boxes" in reask.content
+    assert "  1. round 0: 4 of 4 checks failed" in reask.content
+    assert "What your last analysis found: It always returns 0.5" in reask.content
+    assert "takes another approach" in reask.content and "return 0.5" not in reask.content
     # ... in the same round, sampled differently: hotter, with a seed of its own
     assert model.params[2].temperature == 0.0
     assert model.params[3].temperature == pytest.approx(0.6) and model.params[3].seed != 0

@@ -196,10 +196,12 @@ class CoderGen(Agent):
                     if retries <= 0 or ctx.spent():
                         break
                     retries -= 1
-                    messages += [Message(role="assistant", content=repair.text),
-                                 Message(role="user", content=render(
-                                     "repeated", number=earlier.number,
-                                     why=failure_line(earlier.step.result)))]
+                    # a fresh conversation without the code: shown its own code, a small
+                    # model copies it even when sampled hotter
+                    findings = f"What your last analysis found: {fed}\n" if fed else ""
+                    messages = [system, Message(role="user", content=ask.content + "\n\n" + render(
+                        "fresh", number=earlier.number, why=failure_line(earlier.step.result),
+                        attempts=_attempt_list(attempts, header=False), analysis=findings))]
                 if ran and ran[-1].step.result.passed:
                     break
             if ran:
@@ -211,14 +213,17 @@ class CoderGen(Agent):
                 notice = "\nYour last repair produced no new code. Take another approach.\n"
 
 
-def _attempt_list(attempts: list[_Attempt]) -> str:
-    """The compact list of failed attempts (only when there is more than the one shown)."""
+def _attempt_list(attempts: list[_Attempt], *, header: bool = True) -> str:
+    """The compact list of failed attempts. With the header (the feedback after an attempt),
+    only when there is more than the one shown in full."""
+    lines = [f"  {a.number}. round {a.step.round}: {failure_line(a.step.result)}"
+             for a in attempts if not a.step.result.passed]
+    if not header:
+        return "\n".join(lines)
     if len(attempts) < 2:
         return ""
-    lines = ["\nAttempts that failed so far (do not send any of them again):"]
-    lines += [f"  {a.number}. round {a.step.round}: {failure_line(a.step.result)}"
-              for a in attempts if not a.step.result.passed]
-    return "\n".join(lines) + "\n"
+    return "\nAttempts that failed so far (do not send any of them again):\n" + \
+        "\n".join(lines) + "\n"
 
 
 def codergen(task: Task, model: ChatModel, budget: Budget | None = None, **options

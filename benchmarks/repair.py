@@ -6,8 +6,9 @@ the repair policy, on one task set at one temperature.
             --modes direct,paper,codergen --out benchmarks/results/repair/builtin-t0.json
     python -m benchmarks.repair table benchmarks/results/repair/*.json
 
-``run`` writes every task's steps (after each task: nothing lost on a crash, and ``--resume``
-goes on where it stopped). ``table`` computes everything from those steps, the same way for
+``run`` goes task by task, every mode in turn, and writes every task's steps after each one:
+nothing is lost on a crash, ``--resume`` goes on where it stopped, and a run stopped early still
+compares the modes on the same tasks. ``table`` computes everything from those steps, the same way for
 every mode: SR@All after each round (a task that passes at round k counts for every round
 >= k), dead rounds (repair rounds that ran no new code: every repair repeated an earlier
 attempt), repairs repeating an attempt (each repair generation whose code equals an earlier
@@ -85,17 +86,23 @@ def run(args) -> int:
                    "temperature": args.temperature, "seed": args.seed, "rounds": args.rounds,
                    "max_new_tokens": args.max_new_tokens, "candidates": args.candidates})
     report.setdefault("modes", {})
-    for mode in args.modes.split(","):
+    modes = args.modes.split(",")
+    if args.name and len(modes) != 1:
+        raise SystemExit("--name stores a single mode: give one --modes")
+    agents, entries = {}, {}
+    for mode in modes:
         name = args.name or mode
-        entry = report["modes"].setdefault(name, {"mode": mode, "git_commit": commit,
-                                                  "frozen": args.frozen, "rows": []})
-        done = {row["task_id"] for row in entry["rows"]}
-        agent = _agent(mode, model, sandbox, args)
-        for i, task in enumerate(tasks, 1):
-            if task.task_id in done:
+        entries[name] = report["modes"].setdefault(name, {"mode": mode, "git_commit": commit,
+                                                          "frozen": args.frozen, "rows": []})
+        agents[name] = _agent(mode, model, sandbox, args)
+    # task by task, every mode in turn: a run stopped at any point compares the modes on the
+    # same tasks
+    for i, task in enumerate(tasks, 1):
+        for name, entry in entries.items():
+            if any(row["task_id"] == task.task_id for row in entry["rows"]):
                 continue
             start = time.monotonic()
-            steps = steps_only(agent.run(task))
+            steps = steps_only(agents[name].run(task))
             final = steps[-1]
             entry["rows"].append({"task_id": task.task_id, "passed": bool(final.passed),
                                   "rounds": final.rounds, "why": final.text,
@@ -157,17 +164,24 @@ def summarize(entry: dict, rounds: int) -> dict:
 
 
 def table(args) -> int:
-    lines = ["| tasks | T | mode | SR@All | after rounds 0/1/2/3 | dead rounds (nothing new "
-             "ran) | repairs repeating an attempt | degenerate analyses | tokens / solved "
-             "| s / solved |", "|---|---|---|---|---|---|---|---|---|---|"]
+    """One row per (tasks, temperature, mode), each group on the tasks every mode finished."""
+    groups: dict[tuple, dict[str, dict]] = {}
     for path in args.files:
         report = json.loads(Path(path).read_text())
         for name, entry in report["modes"].items():
-            if not entry["rows"]:
-                continue
-            s = summarize(entry, report["rounds"])
+            if entry["rows"]:
+                key = (Path(report["tasks"]).stem, report["temperature"], report["rounds"])
+                groups.setdefault(key, {})[name] = entry
+    lines = ["| tasks | T | mode | SR@All | after rounds 0/1/2/3 | dead rounds (nothing new "
+             "ran) | repairs repeating an attempt | degenerate analyses | tokens / solved "
+             "| s / solved |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for (tasks, temperature, rounds), entries in groups.items():
+        common = set.intersection(*({r["task_id"] for r in e["rows"]} for e in entries.values()))
+        for name, entry in entries.items():
+            rows = [r for r in entry["rows"] if r["task_id"] in common]
+            s = summarize({**entry, "rows": rows}, rounds)
             lines.append(
-                f"| {Path(report['tasks']).stem} ({s['n']}) | {report['temperature']:g} | {name} "
+                f"| {tasks} ({s['n']}) | {temperature:g} | {name} "
                 f"| {s['solved']}/{s['n']} ({s['sr_all']:.3f}) "
                 f"| {' / '.join(f'{c:.2f}' for c in s['curve'])} "
                 f"| {s['identical']}/{s['repair_rounds']} | {s['repeated_repairs']}/{s['repairs']} "

@@ -53,8 +53,8 @@ def _fresh(model) -> None:
     """Start each task from an empty llama.cpp cache. Its greedy answer depends on what the
     previous request left in the cache (a prompt evaluated in other pieces gives slightly
     other logits): measured, 4 of 9 first answers differed between a run that went on from
-    the previous task and one that started fresh. Reset, every mode's round 0 is the same
-    answer to the same request, as in a fresh process."""
+    the previous task and one that started each task in a fresh process. Reset, every mode's
+    round 0 starts from the same (empty) cache."""
     llm = getattr(model, "llm", None)
     if llm is not None and hasattr(llm, "reset"):
         llm.reset()

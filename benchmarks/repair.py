@@ -50,11 +50,11 @@ def _agent(mode: str, model, sandbox, args):
 
 
 def _fresh(model) -> None:
-    """Start each task from an empty llama.cpp cache. Its greedy answer depends on what the
-    previous request left in the cache (a prompt evaluated in other pieces gives slightly
-    other logits): measured, 4 of 9 first answers differed between a run that went on from
-    the previous task and one that started each task in a fresh process. Reset, every mode's
-    round 0 starts from the same (empty) cache."""
+    """Start each task from an empty llama.cpp cache, so that no mode's first answer depends
+    on what the previous task left there. Greedy decoding is still not bit-reproducible on this
+    CPU: of 9 first answers, 4 differed between a run that went on from the previous task and
+    one that started each task in a fresh process, and 1 even between two fresh processes.
+    Compare modes by their own repair curves, and on many tasks."""
     llm = getattr(model, "llm", None)
     if llm is not None and hasattr(llm, "reset"):
         llm.reset()

@@ -1653,15 +1653,11 @@ def _explain(seen: tuple) -> list[str]:
         seen = tuple((k, v) for k, d, v in seen if d == top)
     compared = [v for k, v in seen if k in (K_CMP, K_IN)]
     args = [v for k, v in seen if k == K_FUNC]
-    if len(compared) >= 2:
-        left, right = compared[-2], compared[-1]
-        lines += [f"left:  {_summary(left)}", f"right: {_summary(right)}"]
-        diff = _difference(left, right)
-        if diff:
-            lines.append(diff)
-    elif len(args) >= 2:
-        left, right = args[-2], args[-1]
-        lines += [f"argument 1: {_summary(left)}", f"argument 2: {_summary(right)}"]
+    pair = (compared, ("left: ", "right:")) if len(compared) >= 2 else \
+        (args, ("argument 1:", "argument 2:")) if len(args) >= 2 else None
+    if pair is not None:
+        (left, right), labels = pair[0][-2:], pair[1]
+        lines += [f"{labels[0]} {_summary(left)}", f"{labels[1]} {_summary(right)}"]
         diff = _difference(left, right)
         if diff:
             lines.append(diff)

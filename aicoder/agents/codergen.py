@@ -118,8 +118,8 @@ class CoderGen(Agent):
         notice = ""  # what the next analysis request must say about the last round
 
         def attempt(round_: int, code_answer: Step, candidate: int | None
-                    ) -> Generator[Event, None, _Attempt | None]:
-            """Run a repair's code, or record that it repeats an attempt (None)."""
+                    ) -> Generator[Event, None, tuple[_Attempt, bool]]:
+            """Run a repair's code, or record that it repeats an attempt: (the attempt, new)."""
             program = assemble(task, code_answer.text)
             key = _key(program.candidate)
             tokens = code_answer.prompt_tokens + code_answer.completion_tokens
@@ -127,13 +127,13 @@ class CoderGen(Agent):
                 earlier = by_key[key]
                 yield ctx.reuse(round_, program, earlier.step, candidate=candidate,
                                 note=f"identical to attempt {earlier.number}: not run again")
-                return None
+                return earlier, False
             step = yield from ctx.execute(round_, program, candidate=candidate)
             by_key[key] = done = _Attempt(len(attempts) + 1, step, tokens)
             attempts.append(done)
-            return done
+            return done, True
 
-        first = yield from attempt(0, answer, None)
+        first, _ = yield from attempt(0, answer, None)
         best = first
         for round_ in range(1, self.budget.rounds + 2):
             if best.step.result.passed:
@@ -184,15 +184,14 @@ class CoderGen(Agent):
                     if repair.error:
                         yield ctx.final(round_ - 1, best.step, f"model error: {repair.error}")
                         return
-                    done = yield from attempt(round_, repair, label)
-                    if done is not None:
-                        ran.append(done)
+                    earlier, new = yield from attempt(round_, repair, label)
+                    if new:
+                        ran.append(earlier)
                         break
                     level += 1
-                    earlier = by_key[_key(assemble(task, repair.text).candidate)]
+                    why = failure_line(earlier.step.result)
                     notice = (f"\nYour last repair was identical to attempt {earlier.number}, "
-                              f"which failed with: {failure_line(earlier.step.result)}. Take "
-                              "another approach.\n")
+                              f"which failed with: {why}. Take another approach.\n")
                     if retries <= 0 or ctx.spent():
                         break
                     retries -= 1
@@ -200,7 +199,7 @@ class CoderGen(Agent):
                     # model copies it even when sampled hotter
                     findings = f"What your last analysis found: {fed}\n" if fed else ""
                     messages = [system, Message(role="user", content=ask.content + "\n\n" + render(
-                        "fresh", number=earlier.number, why=failure_line(earlier.step.result),
+                        "fresh", number=earlier.number, why=why,
                         attempts=_attempt_list(attempts, header=False), analysis=findings))]
                 if ran and ran[-1].step.result.passed:
                     break

@@ -47,6 +47,8 @@ _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import |return\b|for .*:$|"
                         r"if .*:$|elif .*:$|else:$|while .*:$|try:$|except\b.*:$|with .*:$|"
                         r"[A-Za-z_][\w.\[\]]* *[+\-*/]?= )")
+#: a phrase looping without sentence ends ("and the the the ...", "1, 1, 1, ...")
+_LOOP = re.compile(r"(.{8,120}?)\1{4,}", re.S)
 #: repeated sentences that make an analysis degenerate
 _REPEATS = 3
 
@@ -63,8 +65,7 @@ def _repeated_unit(text: str) -> str | None:
         counts[unit] = counts.get(unit, 0) + 1
         if counts[unit] >= _REPEATS:
             return unit
-    # a phrase looping without sentence ends ("and the the the ...", "1, 1, 1, ...")
-    if re.search(r"(.{8,120}?)\1{4,}", text, re.S):
+    if _LOOP.search(text):
         return "a phrase"
     return None
 
@@ -122,7 +123,7 @@ def trim_analysis(text: str, why: str | None, *, limit: int = 1200) -> str:
         if unit in seen:
             break  # the loop starts here
         seen.add(unit)
-        if re.search(r"(.{8,120}?)\1{4,}", raw, re.S):
+        if _LOOP.search(raw):
             break
         kept.append(raw.strip())
     if why == "cut at the token limit" and kept and not re.search(r"[.!?]$", kept[-1]):

@@ -365,12 +365,10 @@ def _descendants(root: int) -> list[int]:
 _PIDS_V1 = "/sys/fs/cgroup/pids"
 
 
-def _pids_cgroup(limit: int) -> str | None:
-    """As root, RLIMIT_NPROC holds nothing (the kernel exempts uid 0): a pids cgroup of the
-    run's own caps its process count instead. None where no writable pids hierarchy exists."""
-    if os.geteuid() != 0:
-        return None
-    # under the launcher's own pids cgroup, so that every limit above it holds too
+def run_cgroup(launcher: int) -> str | None:
+    """The pids cgroup a launcher with pid ``launcher``, started by this process, makes for its
+    run (under the pids cgroup this process is in, which the launcher inherits); None where
+    there is no writable pids hierarchy."""
     here = "/"
     try:
         with open("/proc/self/cgroup") as fh:
@@ -383,7 +381,39 @@ def _pids_cgroup(limit: int) -> str | None:
     parent = os.path.join(_PIDS_V1, here.lstrip("/"))
     if not os.access(parent, os.W_OK):
         return None
-    path = os.path.join(parent, f"aicoder-run-{os.getpid()}")
+    return os.path.join(parent, f"aicoder-run-{launcher}")
+
+
+def kill_cgroup(path: str | None, timeout_s: float = 30.0) -> None:
+    """SIGKILL every process of a run's cgroup until it is empty, then remove it: what the app
+    does when the launcher could not (killed before it finished its own cleanup), so that no
+    process of a run outlives it. The cgroup's cap bounds how many a fork bomb can make while
+    this runs."""
+    if path is None or not os.path.isdir(path):
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as fh:
+                pids = [int(line) for line in fh if line.strip()]
+        except (OSError, ValueError):
+            return
+        if not pids:
+            break
+        _kill(pids)
+        time.sleep(0.01)
+    _remove_cgroup(path)
+
+
+def _pids_cgroup(limit: int) -> str | None:
+    """As root, RLIMIT_NPROC holds nothing (the kernel exempts uid 0): a pids cgroup of the
+    run's own caps its process count instead (under the launcher's own pids cgroup, so that
+    every limit above it holds too). None where no writable pids hierarchy exists."""
+    if os.geteuid() != 0:
+        return None
+    path = run_cgroup(os.getpid())
+    if path is None:
+        return None
     try:
         os.mkdir(path)
         with open(os.path.join(path, "pids.max"), "w") as fh:

@@ -6,6 +6,7 @@ and the host-side checks confirm that nothing happened outside the sandbox.
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import threading
@@ -238,13 +239,25 @@ def test_environment_secrets_do_not_reach_the_program(isolated, monkeypatch):
     assert token not in result.stdout + result.stderr
 
 
-def test_fork_bomb_is_contained(isolated):
+def test_fork_bomb_is_contained(isolated, monkeypatch):
     cand = "import os\ndef attack():\n    while True:\n        os.fork()\n"
+    launchers = []
+    if isolated.name == "landlock":  # which launcher ran it, to find its pids cgroup after
+        kill = type(isolated)._kill
+        monkeypatch.setattr(type(isolated), "_kill",
+                            lambda self, proc: (launchers.append(proc.pid), kill(self, proc)))
     start = time.monotonic()
     result = run(isolated, cand, "def test_attack():\n    assert attack()\n", Limits(wall_s=20))
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 30 + 10 * len(launchers)
     assert result.status in (Status.ERROR, Status.FAILED, Status.TIMEOUT), result.reason
     assert not result.passed
+    # no process of the bomb outlives the run (as root the landlock run has a pids cgroup,
+    # which can only be removed once it is empty)
+    from sandbox import confine
+
+    for pid in launchers:
+        cgroup = confine.run_cgroup(pid)
+        assert cgroup is None or not os.path.exists(cgroup), "the bomb outlived its run"
 
 
 @pytest.mark.parametrize("bomb", [

@@ -130,7 +130,9 @@ class LandlockSandbox(LocalSandbox):
 
     def _kill(self, proc: subprocess.Popen) -> None:
         """Ask the launcher to kill the program's whole tree (it knows every descendant, as
-        their subreaper); a launcher that does not answer is killed with its group."""
+        their subreaper); a launcher that does not answer is killed with its group, and as
+        root whatever is left in the run's pids cgroup after it (a fork bomb's children that
+        left the group, on a machine too busy for the launcher to finish in time)."""
         if proc.poll() is None:
             try:
                 proc.send_signal(signal.SIGTERM)
@@ -138,3 +140,5 @@ class LandlockSandbox(LocalSandbox):
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         super()._kill(proc)
+        if os.geteuid() == 0:
+            confine.kill_cgroup(confine.run_cgroup(proc.pid))

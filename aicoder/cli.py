@@ -82,7 +82,7 @@ def _load_task(args):
 
 
 def solve_command(args) -> int:
-    from aicoder.agents import AGENTS, Budget, Step
+    from aicoder.agents import AGENTS, Budget, FinalStep, Step
     from aicoder.models import GenerationParams, load_model
     from aicoder.terminal import TerminalRenderer
     from sandbox import Limits, get_sandbox
@@ -109,7 +109,7 @@ def solve_command(args) -> int:
                 if out is not None:
                     out.write(event.model_dump_json() + "\n")
                     out.flush()
-                if event.kind.value == "final":
+                if isinstance(event, FinalStep):
                     final = event
     except KeyboardInterrupt:
         events.close()  # stops the model and kills the sandbox run

@@ -15,9 +15,22 @@ from rich.rule import Rule
 from rich.syntax import Syntax
 from rich.table import Table
 
-from aicoder.agents.steps import Event, Progress, Step, StepKind, StepStarted, TextDelta
+from aicoder.agents.steps import (
+    ActionStep,
+    Event,
+    ExecuteStep,
+    FinalStep,
+    ModelStep,
+    ObservationStep,
+    Progress,
+    Step,
+    StepKind,
+    StepStarted,
+    TextDelta,
+    place,
+)
 from aicoder.tasks import Task
-from sandbox import ExecutionResult
+from sandbox import CheckState, ExecutionResult
 
 __all__ = ["TerminalRenderer", "checks_table"]
 
@@ -35,15 +48,14 @@ def checks_table(result: ExecutionResult) -> Table:
     table.add_column("check")
     table.add_column("message", overflow="fold")
     for check in result.checks:
-        if check.passed:
-            verdict = "[green]✓ passed[/]"
-        elif check.executed:
-            verdict = "[red]✗ failed[/]"
-        else:
-            verdict = "[yellow]– not run[/]"
+        verdict = _CHECK_STYLE[check.state]
         message = check.message + (f"\n{check.evidence}" if check.evidence else "")
         table.add_row(verdict, check.name, escape(message))
     return table
+
+
+_CHECK_STYLE = {CheckState.PASSED: "[green]✓ passed[/]", CheckState.FAILED: "[red]✗ failed[/]",
+                CheckState.NOT_RUN: "[yellow]– not run[/]"}
 
 
 class TerminalRenderer:
@@ -63,10 +75,7 @@ class TerminalRenderer:
 
     def show(self, event: Event) -> None:
         if isinstance(event, StepStarted):
-            label = _TITLES[event.kind]
-            title = f"{label} · round {event.round}"
-            if event.candidate is not None:
-                title += f" · candidate {event.candidate + 1}"
+            title = f"{_TITLES[event.kind]} · {place(event.round, event.candidate, event.turn)}"
             self.console.print(Rule(title, align="left"))
             self.streaming = event.index if event.kind in _STREAMED else None
         elif isinstance(event, TextDelta):
@@ -78,8 +87,8 @@ class TerminalRenderer:
             self._finished(event)
 
     def _finished(self, step: Step) -> None:
-        self.tokens += step.prompt_tokens + step.completion_tokens
-        if step.kind in _STREAMED:
+        self.tokens += step.tokens
+        if isinstance(step, ModelStep):
             self.console.out("")
             meta = f"{step.completion_tokens} tokens in {step.duration_s:.1f} s"
             if step.time_to_first_token_s is not None:
@@ -89,30 +98,31 @@ class TerminalRenderer:
             self.console.print(f"[dim]{meta}[/]")
             if step.error:
                 self.console.print(f"[red]model error: {step.error}[/]")
-        elif step.kind in (StepKind.EXECUTE, StepKind.OBSERVATION) and step.result is not None:
+        elif isinstance(step, (ExecuteStep, ObservationStep)) and step.result is not None:
             self._execution(step)
-        elif step.kind is StepKind.ACTION:
+        elif isinstance(step, ActionStep):
             self.console.print(f"[bold]{step.action}[/]")
-        elif step.kind is StepKind.OBSERVATION:
+        elif isinstance(step, ObservationStep):
             self.console.print(step.text)
-        elif step.kind is StepKind.FINAL:
+        elif isinstance(step, FinalStep):
             colour = "green" if step.passed else "red"
             verdict = "PASSED" if step.passed else "NOT PASSED"
             self.console.print(Panel.fit(
                 f"[bold {colour}]{verdict}[/] — {step.text}\n"
                 f"{self.tokens} tokens · {step.duration_s:.1f} s", title="summary"))
 
-    def _execution(self, step: Step) -> None:
+    def _execution(self, step: ExecuteStep | ObservationStep) -> None:
         result = step.result
+        probe = isinstance(step, ObservationStep) and step.action == "python"
         if step.code and self.last_code and step.code != self.last_code and not step.note:
             diff = "".join(difflib.unified_diff(
                 self.last_code.splitlines(True), step.code.splitlines(True),
                 "previous attempt", "this attempt"))
             if diff:
                 self.console.print(Syntax(diff, "diff", theme="ansi_dark"))
-        if step.code and step.action != "python":
+        if step.code and not probe:
             self.last_code = step.code
-        if step.kind is StepKind.OBSERVATION and step.action == "python":
+        if probe:
             self.console.print(step.text)
             return
         colour = "green" if result.passed else "red"

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from aicoder.agents import AGENTS, Budget, StepKind, steps_only
+from aicoder.agents import AGENTS, Budget, ModelStep, StepKind, steps_only
 from aicoder.models import GenerationParams, load_model
 from aicoder.tasks import load_tasks
 from sandbox import Limits, get_sandbox
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             steps = steps_only(agent.run(task))
             final = steps[-1]
             for step in steps:
-                if step.kind in (StepKind.GENERATE, StepKind.REPAIR, StepKind.THOUGHT) \
+                if isinstance(step, ModelStep) and step.kind is not StepKind.ANALYZE \
                         and step.completion_tokens > 5 and step.time_to_first_token_s:
                     ttft.append(step.time_to_first_token_s)
                     decode = step.duration_s - step.time_to_first_token_s
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"task_id": task.task_id, "passed": bool(final.passed),
                          "any_passed": bool(final.any_passed), "rounds": final.rounds,
                          "why": final.text,
-                         "tokens": sum(s.prompt_tokens + s.completion_tokens for s in steps),
+                         "tokens": sum(s.tokens for s in steps),
                          "seconds": final.duration_s,
                          "steps": [s.model_dump(mode="json") for s in steps]})
             print(f"[{mode}] {i}/{len(tasks)} {task.task_id}: "

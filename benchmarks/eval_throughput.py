@@ -28,9 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="benchmarks/results/eval_throughput.json")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    from aicoder.agents import ExecuteStep
+    from aicoder.runs import load_samples
     from aicoder.tasks import load_tasks
     from eval.cli import main as eval_main
-    from eval.rundir import load_samples
     from tests.server_double import ServerDouble, reference_responder
 
     tasks = load_tasks("builtin")
@@ -50,10 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             if code != 0:
                 return code
             records, _ = load_samples(out / "samples.jsonl")
-            executions = sum(1 for r in records for s in r.steps
-                             if s.kind.value == "execute" and not s.note)
-            busy = sum(s.result.duration_s for r in records for s in r.steps
-                       if s.kind.value == "execute" and not s.note and s.result)
+            ran = [s for r in records for s in r.steps
+                   if isinstance(s, ExecuteStep) and not s.note and s.result]
+            executions = len(ran)
+            busy = sum(s.result.duration_s for s in ran)
             rows.append({"workers": p, "samples": len(records), "executions": executions,
                          "seconds": round(elapsed, 2),
                          "executions_per_s": round(executions / elapsed, 2),

@@ -38,13 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
     from aicoder.errors import AICoderError
     from sandbox import SandboxError
 
     try:
-        return args.func(args)
+        return args.func(args, argv)
     except (AICoderError, SandboxError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -203,7 +203,7 @@ def scan_task(task: Task) -> set[HubRef]:
 
 def hub_cache() -> Path | None:
     """The HuggingFace hub cache the sandbox mounts (None when there is none yet)."""
-    from sandbox.backends.base import hf_cache_dir
+    from sandbox import hf_cache_dir
 
     return hf_cache_dir()
 

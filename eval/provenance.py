@@ -55,6 +55,18 @@ def exclusions_path(source_sha: str, env: str) -> Path:
     return Path(base) / "check-gt" / f"{source_sha[:16]}-{env}.json"
 
 
+def exclusions_from_rows(rows: list[dict]) -> dict[str, str]:
+    """check-gt's rule: a task whose reference ran and did not pass is excluded, with why. A
+    skipped reference (its Hub repositories not cached) is not: once prefetch caches them it
+    can run."""
+    from aicoder.runs import SampleStatus
+
+    keep = (SampleStatus.PASSED, SampleStatus.SKIPPED)
+    return {r["task_id"]: f"reference {SampleStatus(r['status']).value}: "
+                          f"{r.get('category', '')}"
+            for r in rows if SampleStatus(r["status"]) not in keep}
+
+
 def load_exclusions(path: Path) -> dict[str, str]:
     """task id -> why its reference does not pass, from an exclusion list (or a check-gt
     report: its rows whose status is not ``passed``)."""
@@ -67,8 +79,7 @@ def load_exclusions(path: Path) -> dict[str, str]:
     if isinstance(data, dict) and isinstance(data.get("excluded"), dict):
         return {str(k): str(v) for k, v in data["excluded"].items()}
     if isinstance(data, dict) and isinstance(data.get("rows"), list):
-        return {r["task_id"]: f"reference {r['status']}: {r.get('category', '')}"
-                for r in data["rows"] if r.get("status") != "passed"}
+        return exclusions_from_rows(data["rows"])
     if isinstance(data, list):
         return {str(t): "excluded by the list" for t in data}
     raise TaskSourceError(f"{path} is not an exclusion list (expected {{'excluded': "

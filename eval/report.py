@@ -18,56 +18,37 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from aicoder.runs import FORMAT_VERSION, Report, Run, SampleRecord, SampleStatus, read_run
+from aicoder.runs.report import Disagreement, Group, Intervals, TaskRow, TheirHarness
 from eval.metrics import bootstrap_interval, mean, pass_at_k
-from eval.rundir import RunDirError, load_samples
-from eval.samples import SampleRecord
 
-__all__ = ["Report", "build_report", "compare", "compare_plot", "load_run", "write_report"]
+__all__ = ["Report", "build_report", "compare", "compare_plot", "load_run", "terminal_table",
+           "write_report"]
 
 _KS = (1, 2, 5, 10, 20, 50, 100)
 
 
-@dataclass
-class Run:
-    path: Path
-    config: dict
-    records: list[SampleRecord]
-    skipped: dict[str, str]
-    task_meta: dict[str, dict] = field(default_factory=dict)
-
-
 def load_run(path: str | Path) -> Run:
-    """Read a run directory.
+    """Read a run directory, with check-gt's exclusion list for its tasks and environment
+    (check-gt may have run after the run) unless the run named its own with ``--exclude``.
 
     Raises:
-        RunDirError: no config.json (not a run directory) or a damaged samples file.
+        RunDirError: no config.json (not a run directory) or a damaged file.
     """
-    path = Path(path)
-    config_path = path / "config.json"
-    if not config_path.is_file():
-        raise RunDirError(f"{path} is not a run directory (no config.json)")
-    config = json.loads(config_path.read_text())
-    records, _ = load_samples(path / "samples.jsonl")
-    skipped_path = path / "skipped.json"
-    skipped = json.loads(skipped_path.read_text()) if skipped_path.is_file() else {}
-    source, env = config.get("source_sha256"), config.get("env")
-    if source and env and not config.get("exclude"):
-        # check-gt may have run after this run: honour its list too (unless the run named
-        # its own list with --exclude)
+    run = read_run(path)
+    source, env = run.config.source_sha256, run.config.env
+    if source and env and not run.config.exclude:
         from eval.provenance import exclusions_path, load_exclusions
 
         listed = exclusions_path(source, env)
         if listed.is_file():
-            ids = {r.task_id for r in records} | set(skipped)
+            ids = {r.task_id for r in run.records} | set(run.skipped)
             for task_id, why in load_exclusions(listed).items():
                 if task_id in ids:
-                    skipped.setdefault(task_id, why)
-    meta_path = path / "tasks.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    return Run(path, config, records, skipped, meta)
+                    run.skipped.setdefault(task_id, why)
+    return run
 
 
 def _rate(values: list[float]) -> dict:
@@ -75,50 +56,43 @@ def _rate(values: list[float]) -> dict:
     return {"value": round(mean(values), 4), "ci95": [round(lo, 4), round(hi, 4)]}
 
 
-@dataclass
-class Report:
-    """A run's numbers: ``data`` is report.json."""
+def terminal_table(report: Report, name: str | None = None) -> str:
+    """The report as a rich table, for the terminal."""
+    from io import StringIO
 
-    data: dict
-    name: str = ""
+    from rich.console import Console
+    from rich.table import Table
 
-    def terminal_table(self) -> str:
-        from io import StringIO
+    d = report
+    table = Table(title=f"{name or d.name}: {d.model} ({d.mode})", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
 
-        from rich.console import Console
-        from rich.table import Table
+    def row(label, value, ci=None):
+        table.add_row(label, f"{value:.3f}" if isinstance(value, float) else str(value),
+                      f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
-        d = self.data
-        table = Table(title=f"{self.name}: {d['model']} ({d['mode']})", title_justify="left")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        table.add_column("95% CI", justify="right")
-
-        def row(name, value, ci=None):
-            table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value),
-                          f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
-
-        row("tasks", d["n_tasks"])
-        row("scored / skipped", f"{d['n_scored']} / {d['n_skipped']}")
-        row("samples per task", d["samples_per_task"])
-        row("SR@All", d["sr_all"], d["intervals"]["sr_all"])
-        row("SR@Any", d["sr_any"], d["intervals"]["sr_any"])
-        for k, value in d["pass_at_k"].items():
-            row(f"pass@{k}", value, d["intervals"]["pass_at_k"][k])
-        if len(d["repair_curve"]) > 1:
-            row("repair curve", " ".join(f"{v:.3f}" for v in d["repair_curve"]))
-        if d.get("compat"):
-            c = d["compat"]
-            row("authors' harness: pass", c["sr_authors"])
-            row("verdicts agree", f"{c['agree']} of {c['n']}")
-        row("vacuous samples", d["n_vacuous"])
-        if d.get("n_tampered"):
-            row("tampered samples", d["n_tampered"])
-        row("tokens per sample", f"{d['tokens_per_sample']:,.0f}")
-        row("seconds per sample", f"{d['seconds_per_sample']:.1f}")
-        out = StringIO()
-        Console(file=out, width=100).print(table)
-        return out.getvalue()
+    row("tasks", d.n_tasks)
+    row("scored / skipped", f"{d.n_scored} / {d.n_skipped}")
+    row("samples per task", d.samples_per_task)
+    row("SR@All", d.sr_all, d.intervals.sr_all)
+    row("SR@Any", d.sr_any, d.intervals.sr_any)
+    for k, value in d.pass_at_k.items():
+        row(f"pass@{k}", value, d.intervals.pass_at_k.get(k))
+    if len(d.repair_curve) > 1:
+        row("repair curve", " ".join(f"{v:.3f}" for v in d.repair_curve))
+    if d.compat:
+        row("authors' harness: pass", d.compat.sr_authors)
+        row("verdicts agree", f"{d.compat.agree} of {d.compat.n}")
+    row("vacuous samples", d.n_vacuous)
+    if d.n_tampered:
+        row("tampered samples", d.n_tampered)
+    row("tokens per sample", f"{d.tokens_per_sample:,.0f}")
+    row("seconds per sample", f"{d.seconds_per_sample:.1f}")
+    out = StringIO()
+    Console(file=out, width=100).print(table)
+    return out.getvalue()
 
 
 def build_report(run: Run) -> Report:
@@ -131,9 +105,7 @@ def build_report(run: Run) -> Report:
     for samples in by_task.values():
         samples.sort(key=lambda r: r.sample)
     scored = sorted(by_task)
-    n_samples = int(cfg.get("samples", 1) or 1)
-    rounds = int(cfg.get("max_rounds", 0) or 0) if cfg.get("mode") == "codergen" else 0
-    rounds = max([rounds] + [r.passed_at_round or 0 for r in run.records])
+    rounds = max([cfg.repair_rounds] + [r.passed_at_round or 0 for r in run.records])
 
     sr_all = [mean([r.passed for r in by_task[t]]) for t in scored]
     sr_any = [mean([r.any_passed for r in by_task[t]]) for t in scored]
@@ -150,75 +122,71 @@ def build_report(run: Run) -> Report:
                                for r in by_task[t]]) for t in scored]), 4)
              for k in range(rounds + 1)]
 
-    def group(key: str) -> dict:
+    def meta(task_id: str, key: str) -> str:
+        return run.task_meta.get(task_id, {}).get(key) or "unknown"
+
+    def group(key: str) -> dict[str, Group]:
         groups: dict[str, list[int]] = defaultdict(list)
         for i, t in enumerate(scored):
-            groups[run.task_meta.get(t, {}).get(key) or "unknown"].append(i)
-        return {g: {"n": len(ix), "sr_all": round(mean([sr_all[i] for i in ix]), 4),
-                    "sr_any": round(mean([sr_any[i] for i in ix]), 4)}
+            groups[meta(t, key)].append(i)
+        return {g: Group(n=len(ix), sr_all=round(mean([sr_all[i] for i in ix]), 4),
+                         sr_any=round(mean([sr_any[i] for i in ix]), 4))
                 for g, ix in sorted(groups.items())}
 
     per_task = {}
     for t in scored:
         first = by_task[t][0]
-        per_task[t] = {
-            "status": first.status, "checks_passed": first.checks_passed,
-            "checks_total": first.checks_total, "checks_executed": first.checks_executed,
-            "all_passed": first.passed, "any_passed": first.any_passed,
-            "passed_at_round": first.passed_at_round, "samples": len(by_task[t]),
-            "samples_passed": sum(r.passed for r in by_task[t]),
-            "samples_any_passed": sum(r.any_passed for r in by_task[t]),
-            "domain": run.task_meta.get(t, {}).get("domain", "unknown"),
-            "framework": run.task_meta.get(t, {}).get("framework", "unknown"),
-        }
-        if first.compat is not None:
-            per_task[t]["authors_passed"] = first.compat.passed
+        per_task[t] = TaskRow(
+            status=first.status.value, checks_passed=first.checks_passed,
+            checks_total=first.checks_total, checks_executed=first.checks_executed,
+            all_passed=first.passed, any_passed=first.any_passed,
+            passed_at_round=first.passed_at_round, samples=len(by_task[t]),
+            samples_passed=sum(r.passed for r in by_task[t]),
+            samples_any_passed=sum(r.any_passed for r in by_task[t]),
+            domain=meta(t, "domain"), framework=meta(t, "framework"),
+            authors_passed=first.compat.passed if first.compat is not None else None)
     records = [r for t in scored for r in by_task[t]]
     statuses: dict[str, int] = defaultdict(int)
     for r in records:
-        statuses[r.status] += 1
-    expected = int(cfg.get("n_tasks", len(scored) + len(run.skipped)))
-    data = {
-        "name": run.path.name, "model": cfg.get("model", ""), "mode": cfg.get("mode", ""),
-        "tasks": cfg.get("tasks", ""), "env": cfg.get("env", ""),
-        "env_packages": cfg.get("env_packages", {}), "git_commit": cfg.get("git_commit", ""),
-        "source_sha256": cfg.get("source_sha256", ""),
-        "n_tasks": expected, "n_scored": len(scored), "n_skipped": len(run.skipped),
-        "n_missing": max(expected - len(scored) - len(run.skipped), 0),
-        "samples_per_task": n_samples, "n_samples": len(records),
-        "n_vacuous": statuses.get("vacuous", 0), "n_tampered": statuses.get("tampered", 0),
-        "statuses": dict(sorted(statuses.items())),
-        "sr_all": round(mean(sr_all), 4), "sr_any": round(mean(sr_any), 4),
-        "pass_at_k": pass_k,
-        "intervals": {"level": 0.95, "sr_all": _rate(sr_all)["ci95"],
-                      "sr_any": _rate(sr_any)["ci95"], "pass_at_k": pass_k_ci},
-        "repair_curve": curve,
-        "by_domain": group("domain"), "by_framework": group("framework"),
-        "tokens_per_sample": round(mean([r.prompt_tokens + r.completion_tokens
-                                         for r in records]), 1),
-        "completion_tokens_per_sample": round(mean([r.completion_tokens for r in records]), 1),
-        # a sample's own time: what it waited for a slot while others ran is not its cost
-        "seconds_per_sample": round(mean([max(r.duration_s - r.queued_s, 0.0)
-                                          for r in records]), 2),
-        "queued_seconds_per_sample": round(mean([r.queued_s for r in records]), 2),
-        "per_task": per_task,
-        "skipped": dict(sorted(run.skipped.items())),
-    }
+        statuses[r.status.value] += 1
+    expected = cfg.n_tasks or len(scored) + len(run.skipped)
     compat = [r for r in records if r.compat is not None]
+    theirs = None
     if compat:
-        disagree = [{"task_id": r.task_id, "sample": r.sample, "ours": r.status,
-                     "ours_passed": r.passed, "authors_passed": r.compat.passed,
-                     "stderr_has_error": r.compat.stderr_has_error,
-                     "stdout_has_failed": r.compat.stdout_has_failed}
+        disagree = [Disagreement(task_id=r.task_id, sample=r.sample, ours=r.status.value,
+                                 ours_passed=r.passed, authors_passed=r.compat.passed,
+                                 stderr_has_error=r.compat.stderr_has_error,
+                                 stdout_has_failed=r.compat.stdout_has_failed)
                     for r in compat if r.passed != r.compat.passed]
-        data["compat"] = {"n": len(compat),
-                          "sr_authors": round(mean([r.compat.passed for r in compat]), 4),
-                          "agree": len(compat) - len(disagree), "disagree": disagree}
-    return Report(data, run.path.name)
+        theirs = TheirHarness(n=len(compat),
+                              sr_authors=round(mean([r.compat.passed for r in compat]), 4),
+                              agree=len(compat) - len(disagree), disagree=disagree)
+    return Report(
+        format_version=FORMAT_VERSION, name=run.path.name, model=cfg.model, mode=cfg.mode,
+        tasks=cfg.tasks, env=cfg.env, env_packages=cfg.env_packages, git_commit=cfg.git_commit,
+        source_sha256=cfg.source_sha256,
+        n_tasks=expected, n_scored=len(scored), n_skipped=len(run.skipped),
+        n_missing=max(expected - len(scored) - len(run.skipped), 0),
+        samples_per_task=max(int(cfg.samples or 1), 1), n_samples=len(records),
+        n_vacuous=statuses.get(SampleStatus.VACUOUS.value, 0),
+        n_tampered=statuses.get(SampleStatus.TAMPERED.value, 0),
+        statuses=dict(sorted(statuses.items())),
+        sr_all=round(mean(sr_all), 4), sr_any=round(mean(sr_any), 4), pass_at_k=pass_k,
+        intervals=Intervals(sr_all=_rate(sr_all)["ci95"], sr_any=_rate(sr_any)["ci95"],
+                            pass_at_k=pass_k_ci),
+        repair_curve=curve, by_domain=group("domain"), by_framework=group("framework"),
+        tokens_per_sample=round(mean([r.prompt_tokens + r.completion_tokens
+                                      for r in records]), 1),
+        completion_tokens_per_sample=round(mean([r.completion_tokens for r in records]), 1),
+        # a sample's own time: what it waited for a slot while others ran is not its cost
+        seconds_per_sample=round(mean([max(r.duration_s - r.queued_s, 0.0)
+                                       for r in records]), 2),
+        queued_seconds_per_sample=round(mean([r.queued_s for r in records]), 2),
+        per_task=per_task, skipped=dict(sorted(run.skipped.items())), compat=theirs)
 
 
 def _markdown(report: Report) -> str:
-    d = report.data
+    d = report.as_dict()
     iv = d["intervals"]
     lines = [f"# {d['name']}", "",
              f"Model `{d['model']}`, mode `{d['mode']}`, tasks `{d['tasks']}`, "
@@ -269,7 +237,7 @@ def _plots(report: Report, out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    d = report.data
+    d = report.as_dict()
     paths = []
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
     curve = d["repair_curve"]
@@ -310,7 +278,7 @@ def write_report(path: str | Path) -> Report:
     """Compute a run directory's report and write report.json, report.md and the plots."""
     run = load_run(path)
     report = build_report(run)
-    (run.path / "report.json").write_text(json.dumps(report.data, indent=1))
+    (run.path / "report.json").write_text(json.dumps(report.as_dict(), indent=1))
     (run.path / "report.md").write_text(_markdown(report))
     _plots(report, run.path)
     return report
@@ -319,22 +287,21 @@ def write_report(path: str | Path) -> Report:
 def compare(reports: list[Report]) -> dict:
     """Several runs side by side, and each later run's paired difference with the first on
     the tasks both scored (mean of per-task SR@All differences, with a bootstrap interval)."""
-    base = reports[0].data
-    rows = [{"name": r.data["name"], "model": r.data["model"], "mode": r.data["mode"],
-             "n_scored": r.data["n_scored"], "sr_all": r.data["sr_all"],
-             "sr_any": r.data["sr_any"], "pass_at_k": r.data["pass_at_k"],
-             "tokens_per_sample": r.data["tokens_per_sample"]} for r in reports]
+    base = reports[0]
+    rows = [{"name": r.name, "model": r.model, "mode": r.mode, "n_scored": r.n_scored,
+             "sr_all": r.sr_all, "sr_any": r.sr_any, "pass_at_k": r.pass_at_k,
+             "tokens_per_sample": r.tokens_per_sample} for r in reports]
     diffs = []
     for r in reports[1:]:
-        common = sorted(set(base["per_task"]) & set(r.data["per_task"]))
+        common = sorted(set(base.per_task) & set(r.per_task))
 
-        def rate(d, t):
-            p = d["per_task"][t]
-            return p["samples_passed"] / p["samples"]
+        def rate(report: Report, t: str) -> float:
+            p = report.per_task[t]
+            return p.samples_passed / p.samples
 
-        values = [rate(r.data, t) - rate(base, t) for t in common]
+        values = [rate(r, t) - rate(base, t) for t in common]
         lo, hi = bootstrap_interval(values)
-        diffs.append({"run": r.data["name"], "versus": base["name"], "common_tasks": len(common),
+        diffs.append({"run": r.name, "versus": base.name, "common_tasks": len(common),
                       "sr_all_difference": round(mean(values), 4),
                       "ci95": [round(lo, 4), round(hi, 4)],
                       "better": sum(v > 0 for v in values), "worse": sum(v < 0 for v in values)})
@@ -351,10 +318,10 @@ def compare_plot(reports: list[Report], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
     longest = 1
     for r in reports:
-        curve = r.data["repair_curve"] or [r.data["sr_all"]]
+        curve = r.repair_curve or [r.sr_all]
         longest = max(longest, len(curve))
         ax.plot(range(len(curve)), curve, marker="o",
-                label=f"{r.data['name']} ({r.data['mode']}, {r.data['n_scored']} tasks)")
+                label=f"{r.name} ({r.mode}, {r.n_scored} tasks)")
     ax.set_xlabel("repair round")
     ax.set_ylabel("SR@All")
     ax.set_ylim(0, 1)

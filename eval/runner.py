@@ -20,15 +20,13 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aicoder.models import ChatModel, Completion, GenerationParams, Message, ModelUnavailable
-from eval.rundir import RunDir
-from eval.samples import SampleRecord
-from sandbox import ExecutionResult, Limits, Program
+from aicoder.runs import RunDir, SampleRecord
+from sandbox import ExecutionResult, Limits, Program, Sandbox
 
-__all__ = ["BoundedModel", "BoundedSandbox", "Job", "RunStopped", "SampleCancelled", "Stats",
-           "run_jobs"]
+__all__ = ["BoundedModel", "BoundedSandbox", "Job", "RunStopped", "SampleCancelled", "run_jobs"]
 
 
 class RunStopped(Exception):
@@ -76,29 +74,22 @@ class _Waits:
 class BoundedSandbox(_Waits):
     """A sandbox that runs at most ``workers`` programs at once (the others wait)."""
 
-    def __init__(self, sandbox, workers: int, stop: threading.Event | None = None) -> None:
+    def __init__(self, sandbox: Sandbox, workers: int, stop: threading.Event | None = None
+                 ) -> None:
         super().__init__()
         self.stop = stop
         self.inner = sandbox
         self.name = sandbox.name
         self.workers = max(int(workers), 1)
         self._slots = threading.BoundedSemaphore(self.workers)
-        self.executions = 0
-        self.busy_s = 0.0
-        self._lock = threading.Lock()
 
     def run(self, program: Program, limits: Limits | None = None,
             cancel: threading.Event | None = None) -> ExecutionResult:
         asked = time.monotonic()
         _acquire(self._slots, self.stop)
         try:
-            start = time.monotonic()
-            self.add(start - asked)
-            result = self.inner.run(program, limits, cancel)
-            with self._lock:
-                self.executions += 1
-                self.busy_s += time.monotonic() - start
-            return result
+            self.add(time.monotonic() - asked)
+            return self.inner.run(program, limits, cancel)
         finally:
             self._slots.release()
 
@@ -135,20 +126,6 @@ class BoundedModel(ChatModel, _Waits):
 class Job:
     task_id: str
     sample: int
-
-
-@dataclass
-class Stats:
-    """What the progress bar shows, and what the command prints at the end."""
-
-    total: int
-    done_before: int
-    passed: int = 0
-    finished: int = 0
-    started_at: float = field(default_factory=time.monotonic)
-
-    def sr_all(self, done: dict) -> float:
-        return sum(r.passed for r in done.values()) / len(done) if done else 0.0
 
 
 def run_jobs(jobs: Iterable[Job], work: Callable[[Job, threading.Event], SampleRecord | None],

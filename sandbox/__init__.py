@@ -26,10 +26,13 @@ import importlib
 import logging
 import os
 import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from sandbox.errors import SandboxError, SandboxUnavailable
 from sandbox.types import (
     CheckResult,
+    CheckState,
     ExecutionResult,
     Frame,
     Limits,
@@ -43,10 +46,12 @@ __all__ = [
     "AUTO",
     "BACKENDS",
     "CheckResult",
+    "CheckState",
     "ExecutionResult",
     "Frame",
     "Limits",
     "Program",
+    "Sandbox",
     "SandboxError",
     "SandboxUnavailable",
     "Status",
@@ -54,8 +59,31 @@ __all__ = [
     "TracebackInfo",
     "default_sandbox",
     "get_sandbox",
+    "hf_cache_dir",
     "run",
 ]
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """What runs a program: every backend, and every wrapper of one (eval's bounded pool)."""
+
+    name: str
+
+    def run(self, program: Program, limits: Limits | None = None,
+            cancel: threading.Event | None = None) -> ExecutionResult:
+        """Run the program's test function in isolation and judge each check; never raises
+        for what the program does. Setting ``cancel`` kills the run at once (``cancelled``)."""
+        ...
+
+
+def hf_cache_dir() -> Path | None:
+    """The HuggingFace hub cache of this host (as huggingface_hub resolves it, from
+    ``HF_HUB_CACHE`` / ``HF_HOME`` / ``XDG_CACHE_HOME``) when it exists: the directory the
+    backends mount read-only for the program."""
+    from sandbox.backends.paths import hf_cache_dir as find
+
+    return find()
+
 
 #: name -> "module:Class", imported only when chosen.
 BACKENDS: dict[str, str] = {
@@ -72,7 +100,7 @@ AUTO = ("bwrap", "landlock")
 log = logging.getLogger("sandbox")
 
 
-def get_sandbox(name: str | None = None, **options):
+def get_sandbox(name: str | None = None, **options) -> Sandbox:
     """Build a sandbox backend by name, or the first of ``AUTO`` that works here.
 
     Args:
@@ -103,7 +131,7 @@ def get_sandbox(name: str | None = None, **options):
     return _build(name, options)
 
 
-def _build(name: str, options: dict):
+def _build(name: str, options: dict) -> Sandbox:
     target = BACKENDS.get(name)
     if target is None:
         close = difflib.get_close_matches(name, BACKENDS, n=1)
@@ -114,11 +142,11 @@ def _build(name: str, options: dict):
     return getattr(importlib.import_module(module), cls)(**options)
 
 
-_default = None
+_default: Sandbox | None = None
 _default_lock = threading.Lock()
 
 
-def default_sandbox():
+def default_sandbox() -> Sandbox:
     """The process-wide default backend, built once."""
     global _default
     with _default_lock:
@@ -127,7 +155,7 @@ def default_sandbox():
         return _default
 
 
-def run(program: Program, limits: Limits | None = None, sandbox=None,
+def run(program: Program, limits: Limits | None = None, sandbox: Sandbox | None = None,
         cancel: threading.Event | None = None) -> ExecutionResult:
     """Run ``program`` in ``sandbox`` (default: ``default_sandbox()``) under ``limits``;
     setting ``cancel`` stops it at once."""

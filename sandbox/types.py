@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "CheckResult",
+    "CheckState",
     "ExecutionResult",
     "Frame",
     "Limits",
@@ -134,6 +135,15 @@ class Tamper(BaseModel, frozen=True):
         return f"{self.detail}{where}{code}"
 
 
+class CheckState(str, Enum):
+    """What became of one check: every renderer (the Space, the terminal, the prompts) shows
+    these three words."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not run"
+
+
 class CheckResult(BaseModel, frozen=True):
     """One check of the test function: a top-level assert, or a `Test case` block."""
 
@@ -146,6 +156,12 @@ class CheckResult(BaseModel, frozen=True):
         "what the harness saw when it failed: the compared values (a short repr each; shape, "
         "dtype and a few values of an array; where two sequences first differ), or the line "
         "where the candidate's code raised and its local variables there"))
+
+    @property
+    def state(self) -> CheckState:
+        if self.passed:
+            return CheckState.PASSED
+        return CheckState.FAILED if self.executed else CheckState.NOT_RUN
 
 
 class ExecutionResult(BaseModel, frozen=True):
@@ -166,9 +182,16 @@ class ExecutionResult(BaseModel, frozen=True):
     tamper: list[Tamper] = Field(default_factory=list, description="evidence, when tampered")
 
     @property
+    def vacuous(self) -> bool:
+        """No check ran, so the result says nothing about the candidate: never a pass, for
+        SR@All, SR@Any or pass@k. The one place of this rule outside the harness (which
+        reports ``vacuous`` itself); it also covers a ``passed`` without a check."""
+        return self.status is Status.VACUOUS or self.checks_executed == 0
+
+    @property
     def passed(self) -> bool:
         """SR@All for one sample: every check passed (and at least one ran)."""
-        return self.status is Status.PASSED
+        return self.status is Status.PASSED and not self.vacuous
 
     @property
     def any_passed(self) -> bool:

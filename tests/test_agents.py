@@ -7,6 +7,7 @@ import time
 import pytest
 
 from aicoder.agents import (
+    STEP,
     Budget,
     CoderGen,
     Direct,
@@ -182,7 +183,7 @@ def test_a_run_round_trips_through_json(iou, bwrap):
     model = ScriptedModel([iou_answer(iou, BROKEN), "analysis", iou_answer(iou)])
     steps = steps_only(CoderGen(model, bwrap).run(iou))
     lines = [step.model_dump_json() for step in steps]
-    again = [Step.model_validate_json(line) for line in lines]
+    again = [STEP.validate_json(line) for line in lines]
     assert again == steps
     assert again[1].result.checks[0].name == steps[1].result.checks[0].name
     assert again[1].result.traceback.exc_type == "ZeroDivisionError"

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from aicoder.runs import load_samples
 from aicoder.tasks import load_tasks
 from eval.cli import main
 from eval.predictions import authors_program, cut_at_def, load_predictions
-from eval.rundir import load_samples
 from tests.conftest import MINI_AUTHORS, MINI_JSONL, MINI_PREDICTIONS
 
 pytestmark = pytest.mark.usefixtures("bwrap")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from aicoder.runs import Run, RunConfig, SampleRecord
 from aicoder.tasks.loaders import load_builtin_file
 from eval.cli import main
 from eval.hubrefs import HubRef, cached, scan_source
-from eval.report import Run, build_report
-from eval.samples import SampleRecord
+from eval.report import build_report
 from sandbox import Program, Status
 from tests.hub_double import HubDouble
 from tests.server_double import ServerDouble, reference_responder
@@ -216,10 +216,10 @@ def test_report_arithmetic():
                _rec("b", 0, passed_round=2), _rec("b", 1, passed_round=1),
                _rec("c", 0, status="vacuous", executed=0), _rec("c", 1, status="vacuous",
                                                                  executed=0)]
-    run = Run(Path("x"), {"model": "m", "mode": "codergen", "samples": 2, "max_rounds": 3,
-                          "n_tasks": 4}, records, {"d": "Hub repository not in the cache"},
+    run = Run(Path("x"), RunConfig(model="m", mode="codergen", samples=2, max_rounds=3,
+                                   n_tasks=4), records, {"d": "Hub repository not in the cache"},
               {"a": {"domain": "NLP"}, "b": {"domain": "NLP"}, "c": {"domain": "CV"}})
-    d = build_report(run).data
+    d = build_report(run).as_dict()
     assert (d["n_tasks"], d["n_scored"], d["n_skipped"], d["n_missing"]) == (4, 3, 1, 0)
     assert d["sr_all"] == round((0.5 + 1 + 0) / 3, 4)
     assert d["sr_any"] == round((1 + 1 + 0) / 3, 4)  # a vacuous sample never counts

@@ -81,13 +81,13 @@ def test_evidence_reaches_the_checks_tab_solve_and_the_prompt(bwrap):
     assert "      left:  [3, 1, 2]" in prompt
     assert "      in your function parse, line 9: return int(parts[count])" in prompt
 
-    from aicoder.agents.steps import Step, StepKind
+    from aicoder.agents.steps import ExecuteStep
     from aicoder.tasks import load_builtin
     from aicoder.terminal import TerminalRenderer
 
     console = Console(file=StringIO(), width=200)
     renderer = TerminalRenderer(load_builtin()[0], "double", "direct", console=console)
-    renderer.show(Step(index=1, kind=StepKind.EXECUTE, round=0, code="x", result=result))
+    renderer.show(ExecuteStep(index=1, round=0, code="x", result=result))
     text = console.file.getvalue()
     assert "first difference at index 1" in text and "parts = ['1', '2']" in text
 

@@ -577,7 +577,7 @@ def test_a_check_is_void_once_what_it_relies_on_is_patched_mid_test(bwrap):
 
 def test_forged_final_record_is_not_believed():
     """A 'done: passed' whose own check events disagree is never a pass (parent side)."""
-    from sandbox.backends.base import Outcome, verdict
+    from sandbox.backends.verdict import Outcome, verdict
     from sandbox.types import Limits
 
     plan = {"e": "plan", "pid": 2, "checks": [{"id": 0, "name": "c", "line": 2}]}
@@ -671,13 +671,13 @@ def test_tampering_is_shown_and_fed_back(bwrap):
 
     from rich.console import Console
 
-    from aicoder.agents.steps import Step, StepKind
+    from aicoder.agents.steps import ExecuteStep
     from aicoder.tasks import load_builtin
     from aicoder.terminal import TerminalRenderer
 
     renderer = TerminalRenderer(load_builtin()[0], "double", "direct",
                                 console=Console(file=StringIO(), width=200))
-    renderer.show(Step(index=1, kind=StepKind.EXECUTE, round=0, code="x", result=result))
+    renderer.show(ExecuteStep(index=1, round=0, code="x", result=result))
     text = renderer.console.file.getvalue()
     assert "refused" in text and "sys._getframe" in text
 

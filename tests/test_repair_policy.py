@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from aicoder.agents import Budget, CoderGen, RepairPolicy, StepKind, record_from_steps, steps_only
+from aicoder.agents import Budget, CoderGen, RepairPolicy, StepKind, steps_only
 from aicoder.agents.policy import degenerate, failure_line, trim_analysis
 from aicoder.models import GenerationParams
+from aicoder.runs import record_from_steps
 from aicoder.tasks import load_builtin
 from tests.doubles import ScriptedModel
 

@@ -42,8 +42,8 @@ def space_run_argv(out: Path, command: list[str], env: dict[str, str]) -> list[s
     """`docker run` for a Space-like container: uid 1000, default seccomp, no capabilities,
     no network but its own loopback, the host's /usr, /etc, interpreter and this checkout
     mounted read-only at their own paths, a private /tmp and HOME."""
-    from sandbox.backends.base import resolve_interpreter
     from sandbox.backends.docker import BASE_IMAGE
+    from sandbox.backends.environment import resolve_interpreter
 
     argv = ["docker", "run", "--rm", "--user", "1000:1000", "--cap-drop", "ALL",
             "--network", "none", "--pids-limit", "4096", "--memory", "6g",

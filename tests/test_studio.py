@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from aicoder.agents import SampleRecord
+from aicoder.runs import SampleRecord
 from aicoder.tasks import load_tasks
 from aicoder.ui.studio import StudioConfig, load_run_samples, read_leaderboard
 from aicoder.ui.transcript import Transcript, diff_markdown
@@ -190,12 +190,12 @@ def test_replay_and_leaderboard_read_eval_runs(builtin, tmp_path):
                      "--model", f"openai:{srv.url}", "--mode", "codergen", "--max-rounds", "1",
                      "--out", str(tmp_path / "demo")]) == 0
     samples = load_run_samples(tmp_path / "demo" / "samples.jsonl")
-    iou = next(s for s in samples if s["task_id"] == "b002_box_iou")
-    first = Transcript.from_steps(iou["steps"][:2])
+    iou = next(s for s in samples if s.task_id == "b002_box_iou")
+    first = Transcript.from_steps(iou.steps[:2])
     assert [t for t in _titles(first.messages)] == ["Writing the function · round 0",
                                                     "Running the checks · round 0 — ✗ failed"]
     assert first.panels().diff.startswith("*First attempt")
-    whole = Transcript.from_steps(iou["steps"])
+    whole = Transcript.from_steps(iou.steps)
     assert "Not passed" in whole.panels().summary
     rows = read_leaderboard(tmp_path)
     assert rows[0]["run"] == "demo" and rows[0]["SR@All"] == 0.5 and rows[0]["curve"]

@@ -9,14 +9,21 @@ from aicoder.agents.codergen import CoderGen, codergen
 from aicoder.agents.direct import Direct
 from aicoder.agents.policy import RepairPolicy
 from aicoder.agents.react import ReAct
-from aicoder.agents.record import SampleRecord, record_from_steps
 from aicoder.agents.steps import (
+    STEP,
+    ActionStep,
     Event,
+    ExecuteStep,
+    FinalStep,
+    ModelStep,
+    ObservationStep,
     Progress,
     Step,
     StepKind,
+    StepList,
     StepStarted,
     TextDelta,
+    judged,
     steps_only,
 )
 
@@ -24,19 +31,25 @@ AGENTS = {"codergen": CoderGen, "direct": Direct, "react": ReAct}
 
 __all__ = [
     "AGENTS",
+    "STEP",
+    "ActionStep",
     "Budget",
     "CoderGen",
     "Direct",
     "Event",
+    "ExecuteStep",
+    "FinalStep",
+    "ModelStep",
+    "ObservationStep",
     "Progress",
     "ReAct",
     "RepairPolicy",
-    "SampleRecord",
     "Step",
     "StepKind",
+    "StepList",
     "StepStarted",
     "TextDelta",
     "codergen",
-    "record_from_steps",
+    "judged",
     "steps_only",
 ]

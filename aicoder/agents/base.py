@@ -11,16 +11,28 @@ from collections.abc import Callable, Generator
 
 from pydantic import BaseModel, Field
 
-from aicoder.agents.steps import Event, Progress, Step, StepKind, StepStarted, TextDelta
+from aicoder.agents.steps import (
+    ActionStep,
+    Event,
+    ExecuteStep,
+    FinalStep,
+    ModelStep,
+    ObservationStep,
+    Progress,
+    StepKind,
+    StepStarted,
+    TextDelta,
+)
 from aicoder.models import (
     ChatModel,
     Completion,
+    FinishReason,
     GenerationParams,
     Message,
     ModelError,
     ModelUnavailable,
 )
-from sandbox import ExecutionResult, Limits, Program
+from sandbox import ExecutionResult, Limits, Program, Sandbox
 
 __all__ = ["Agent", "Budget", "RunContext"]
 
@@ -42,8 +54,8 @@ class RunContext:
     and the sandbox run is cancelled on the spot.
     """
 
-    def __init__(self, model: ChatModel, sandbox, params: GenerationParams, limits: Limits,
-                 budget: Budget) -> None:
+    def __init__(self, model: ChatModel, sandbox: Sandbox, params: GenerationParams,
+                 limits: Limits, budget: Budget) -> None:
         self.model = model
         self.sandbox = sandbox
         self.params = params
@@ -67,7 +79,8 @@ class RunContext:
 
     def ask(self, kind: StepKind, round_: int, messages: list[Message], *,
             params: GenerationParams | None = None, candidate: int | None = None,
-            review: Callable[[str, bool], str] | None = None) -> Generator[Event, None, Step]:
+            turn: int | None = None, review: Callable[[str, bool], str] | None = None
+            ) -> Generator[Event, None, ModelStep]:
         """Stream the model's answer as a step.
 
         ``params`` replaces the run's sampling for this request (CoderGen's repair policy);
@@ -77,7 +90,7 @@ class RunContext:
         (ModelUnavailable: server down, bad name) is raised.
         """
         index = self._next_index()
-        yield StepStarted(index=index, kind=kind, round=round_, candidate=candidate)
+        yield StepStarted(index=index, kind=kind, round=round_, candidate=candidate, turn=turn)
         cancel = threading.Event()
         used = params or self.params
         stream = self.model.stream(messages, used, cancel)
@@ -95,7 +108,7 @@ class RunContext:
                         pieces.put(("done", stop.value))
                         return
             except BaseException as exc:  # re-raised in the agent's thread
-                pieces.put(("error", exc))
+                pieces.put(("raised", exc))
             finally:
                 stream.close()
 
@@ -115,7 +128,7 @@ class RunContext:
                 if what == "done":
                     completion = value
                     break
-                if what == "error":
+                if what == "raised":
                     raise value
                 text += value
                 yield TextDelta(index=index, text=value)
@@ -125,38 +138,41 @@ class RunContext:
             error = str(exc)  # one failed generation: stored on the step, the run ends cleanly
         finally:
             cancel.set()  # the pump closes the stream (at its next token, if it is blocked)
-        completion = completion or Completion(text=text, finish_reason="error")
+        completion = completion or Completion(text=text, finish_reason=FinishReason.CANCELLED
+                                              if error is None else FinishReason.ERROR)
         self.tokens += completion.prompt_tokens + completion.completion_tokens
         notes = []
         if used is not self.params and (used.temperature, used.seed) != (self.params.temperature,
                                                                           self.params.seed):
             notes.append(f"sampled at temperature {used.temperature:g}"
                          + (f", seed {used.seed}" if used.seed is not None else ""))
-        if completion.finish_reason == "length":
+        if completion.cut:
             notes.append("cut at the token limit")
-        if review is not None and not error and (extra := review(text, completion.finish_reason
-                                                                 == "length")):
+        if review is not None and not error and (extra := review(text, completion.cut)):
             notes.append(extra)
-        step = Step(index=index, kind=kind, round=round_, text=text,
-                    prompt_tokens=completion.prompt_tokens,
-                    completion_tokens=completion.completion_tokens,
-                    duration_s=round(time.monotonic() - start, 3),
-                    time_to_first_token_s=completion.time_to_first_token_s, error=error,
-                    note="; ".join(notes), candidate=candidate, cut=completion.finish_reason
-                    == "length" or None)
+        step = ModelStep(index=index, kind=kind, round=round_, text=text,
+                         prompt_tokens=completion.prompt_tokens,
+                         completion_tokens=completion.completion_tokens,
+                         duration_s=round(time.monotonic() - start, 3),
+                         time_to_first_token_s=completion.time_to_first_token_s, error=error,
+                         note="; ".join(notes), candidate=candidate, turn=turn,
+                         cut=completion.cut or None)
         yield step
         return step
 
-    def execute(self, round_: int, program: Program, *, kind: StepKind = StepKind.EXECUTE,
-                action: str | None = None, note: str = "", candidate: int | None = None,
+    def execute(self, round_: int, program: Program, *, note: str = "",
+                candidate: int | None = None, observe: tuple[str, int] | None = None,
                 describe: Callable[[ExecutionResult], str] | None = None
-                ) -> Generator[Event, None, Step]:
+                ) -> Generator[Event, None, ExecuteStep | ObservationStep]:
         """Run a program in the sandbox as a step, reporting progress while it runs.
 
-        ``describe`` turns the result into the step's text (a ReAct observation).
+        ``observe=(action, turn)`` makes it a ReAct observation of that action, whose text is
+        ``describe(result)``.
         """
+        kind = StepKind.EXECUTE if observe is None else StepKind.OBSERVATION
         index = self._next_index()
-        yield StepStarted(index=index, kind=kind, round=round_, candidate=candidate)
+        yield StepStarted(index=index, kind=kind, round=round_, candidate=candidate,
+                          turn=None if observe is None else observe[1])
         cancel = threading.Event()
         box: dict[str, ExecutionResult | BaseException] = {}
 
@@ -182,30 +198,47 @@ class RunContext:
         if "error" in box:
             raise box["error"]  # the sandbox's own failure is a bug or a broken host: raise
         result = box["result"]
-        step = Step(index=index, kind=kind, round=round_, code=program.candidate, result=result,
-                    action=action, duration_s=round(time.monotonic() - start, 3), note=note,
-                    text=describe(result) if describe else "", candidate=candidate)
+        duration = round(time.monotonic() - start, 3)
+        if observe is None:
+            step: ExecuteStep | ObservationStep = ExecuteStep(
+                index=index, round=round_, code=program.candidate, result=result,
+                duration_s=duration, note=note, candidate=candidate)
+        else:
+            step = ObservationStep(index=index, round=round_, code=program.candidate,
+                                   result=result, action=observe[0], turn=observe[1],
+                                   duration_s=duration, note=note,
+                                   text=describe(result) if describe else "")
         yield step
         return step
 
-    def step(self, kind: StepKind, round_: int, **fields) -> Step:
-        """A step that needs neither the model nor the sandbox (a parsed action, a note)."""
-        return Step(index=self._next_index(), kind=kind, round=round_, **fields)
+    def action(self, round_: int, turn: int, action: str, code: str) -> ActionStep:
+        """ReAct: the action parsed from the model's thought."""
+        return ActionStep(index=self._next_index(), round=round_, turn=turn, action=action,
+                          code=code, text=f"Action: {action}")
 
-    def reuse(self, round_: int, program: Program, earlier: Step, *, note: str | None = None,
-              candidate: int | None = None) -> Step:
+    def observe(self, round_: int, turn: int, text: str, note: str = "") -> ObservationStep:
+        """ReAct: an observation that ran nothing (how to fix a malformed reply)."""
+        return ObservationStep(index=self._next_index(), round=round_, turn=turn, text=text,
+                               note=note)
+
+    def reuse(self, round_: int, program: Program, earlier: ExecuteStep, *,
+              note: str | None = None, candidate: int | None = None) -> ExecuteStep:
         """An execute step for code identical to an earlier attempt: not run again."""
-        return Step(index=self._next_index(), kind=StepKind.EXECUTE, round=round_,
-                    code=program.candidate, result=earlier.result, candidate=candidate,
-                    note=note or f"same code as round {earlier.round}: not run again")
+        return ExecuteStep(index=self._next_index(), round=round_, code=program.candidate,
+                           result=earlier.result, candidate=candidate,
+                           note=note or f"same code as round {earlier.round}: not run again")
 
-    def final(self, round_: int, last: Step | None, why: str) -> Step:
+    def final(self, round_: int, last: ExecuteStep | ObservationStep | None, why: str, *,
+              rounds: int | None = None, turn: int | None = None) -> FinalStep:
+        """The run's end, judged by ``last``; ``rounds`` (default ``round_``) repair rounds
+        used."""
         result = last.result if last is not None else None
-        return Step(index=self._next_index(), kind=StepKind.FINAL, round=round_,
-                    text=why, passed=bool(result and result.passed),
-                    any_passed=bool(result and result.any_passed), rounds=round_,
-                    duration_s=round(time.monotonic() - self.start, 3),
-                    verdict_step=last.index if last is not None else None)
+        return FinalStep(index=self._next_index(), round=round_, turn=turn,
+                         text=why, passed=bool(result and result.passed),
+                         any_passed=bool(result and result.any_passed and not result.vacuous),
+                         rounds=round_ if rounds is None else rounds,
+                         duration_s=round(time.monotonic() - self.start, 3),
+                         verdict_step=last.index if last is not None else None)
 
 
 class Agent:
@@ -216,7 +249,8 @@ class Agent:
 
     mode = ""
 
-    def __init__(self, model: ChatModel, sandbox=None, *, budget: Budget | None = None,
+    def __init__(self, model: ChatModel, sandbox: Sandbox | None = None, *,
+                 budget: Budget | None = None,
                  params: GenerationParams | None = None, limits: Limits | None = None) -> None:
         self.model = model
         self.sandbox = sandbox

@@ -20,10 +20,11 @@ from aicoder.agents.policy import (
     review_analysis,
     trim_analysis,
 )
-from aicoder.agents.steps import Event, Step, StepKind
+from aicoder.agents.steps import Event, ExecuteStep, ModelStep, StepKind
 from aicoder.models import ChatModel, Message
 from aicoder.prompts import describe_failure, render
 from aicoder.tasks import Task, assemble
+from sandbox import Sandbox
 
 __all__ = ["CoderGen", "codergen"]
 
@@ -37,7 +38,7 @@ class _Attempt:
     """An attempt that ran: its number (from 1), its execute step and what it cost."""
 
     number: int
-    step: Step
+    step: ExecuteStep
     tokens: int
 
     @property
@@ -52,8 +53,8 @@ class CoderGen(Agent):
 
     mode = "codergen"
 
-    def __init__(self, model: ChatModel, sandbox=None, *, policy: RepairPolicy | None = None,
-                 **options) -> None:
+    def __init__(self, model: ChatModel, sandbox: Sandbox | None = None, *,
+                 policy: RepairPolicy | None = None, **options) -> None:
         super().__init__(model, sandbox, **options)
         self.policy = policy or RepairPolicy()
 
@@ -70,11 +71,11 @@ class CoderGen(Agent):
         else:
             yield from self._policy(ctx, task, system, ask, answer)
 
-    def _paper(self, ctx: RunContext, task: Task, system: Message, ask: Message, answer: Step
+    def _paper(self, ctx: RunContext, task: Task, system: Message, ask: Message, answer: ModelStep
                ) -> Generator[Event, None, None]:
         """The paper's exchange: the same history every round, analysis then repair."""
-        seen: dict[str, Step] = {}
-        last: Step | None = None
+        seen: dict[str, ExecuteStep] = {}
+        last: ExecuteStep | None = None
         for round_ in range(self.budget.rounds + 1):
             program = assemble(task, answer.text)
             key = _key(program.candidate)
@@ -108,7 +109,7 @@ class CoderGen(Agent):
                 yield ctx.final(round_, last, f"model error: {answer.error}")
                 return
 
-    def _policy(self, ctx: RunContext, task: Task, system: Message, ask: Message, answer: Step
+    def _policy(self, ctx: RunContext, task: Task, system: Message, ask: Message, answer: ModelStep
                 ) -> Generator[Event, None, None]:
         """The repair policy: compact history, repeats said plainly and resampled, candidates."""
         policy = self.policy
@@ -117,7 +118,7 @@ class CoderGen(Agent):
         level = 0  # the stuck level: repeats and degenerate analyses so far
         notice = ""  # what the next analysis request must say about the last round
 
-        def attempt(round_: int, code_answer: Step, candidate: int | None
+        def attempt(round_: int, code_answer: ModelStep, candidate: int | None
                     ) -> Generator[Event, None, tuple[_Attempt, bool]]:
             """Run a repair's code, or record that it repeats an attempt: (the attempt, new)."""
             program = assemble(task, code_answer.text)

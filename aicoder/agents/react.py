@@ -13,12 +13,12 @@ import re
 from collections.abc import Iterator
 
 from aicoder.agents.base import Agent
-from aicoder.agents.steps import Event, Step, StepKind
+from aicoder.agents.steps import Event, FinalStep, ObservationStep, StepKind
 from aicoder.models import Message
 from aicoder.prompts import describe_failure, render, trim_middle
 from aicoder.prompts.extract import fenced_blocks
 from aicoder.tasks import Task, assemble
-from sandbox import ExecutionResult, Program
+from sandbox import ExecutionResult, Program, Status
 
 __all__ = ["ACTIONS", "ReAct", "parse_action"]
 
@@ -60,14 +60,18 @@ def _observe_python(result: ExecutionResult) -> str:
     parts = []
     if result.stdout.strip():
         parts.append(trim_middle(result.stdout.strip(), 2000))
-    if result.traceback is not None and result.status.value == "error":
+    if result.traceback is not None and result.status is Status.ERROR:
         parts.append(trim_middle(result.traceback.text or result.traceback.summary(), 1500))
-    elif result.status.value in ("timeout", "memory", "crashed"):
+    elif result.status in (Status.TIMEOUT, Status.MEMORY, Status.CRASHED):
         parts.append(f"({result.status.value}: {result.reason})")
     return "Observation:\n" + ("\n".join(parts) if parts else "(no output)")
 
 
 class ReAct(Agent):
+    """Each step records its model ``turn``; its ``round`` is the attempt it belongs to (the
+    test runs before it), as CoderGen's rounds are, so that the repair curve and ``rounds``
+    mean the same in every mode: a pass at the first ``run_tests`` is round 0."""
+
     mode = "react"
 
     def run(self, task: Task) -> Iterator[Event]:
@@ -76,38 +80,43 @@ class ReAct(Agent):
         history = [Message(role="system", content=render("system")),
                    Message(role="user", content=render("react", prompt=task.prompt.strip(),
                                                        steps=steps))]
-        last_test: Step | None = None
+        last_test: ObservationStep | None = None
+        tests = 0  # run_tests / finish executions so far
+
+        def end(turn: int, why: str) -> FinalStep:
+            return ctx.final(max(tests - 1, 0), last_test, why, turn=turn)
+
         for turn in range(steps):
-            thought = yield from ctx.ask(StepKind.THOUGHT, turn, history)
+            thought = yield from ctx.ask(StepKind.THOUGHT, tests, history, turn=turn)
             if thought.error:
-                yield ctx.final(turn, last_test, f"model error: {thought.error}")
+                yield end(turn, f"model error: {thought.error}")
                 return
             history.append(Message(role="assistant", content=thought.text))
             parsed = parse_action(thought.text, task.function_name)
             if isinstance(parsed, str):
-                yield ctx.step(StepKind.OBSERVATION, turn, text=parsed, note="malformed action")
+                yield ctx.observe(tests, turn, parsed, note="malformed action")
                 history.append(Message(role="user", content=parsed))
                 continue
             action, code = parsed
-            yield ctx.step(StepKind.ACTION, turn, action=action, code=code,
-                           text=f"Action: {action}")
+            yield ctx.action(tests, turn, action, code)
             if action == "python":
                 probe = Program(candidate=task.imports + "\n" + code,
                                 test="def test_probe():\n    pass\n", entry="test_probe")
-                observed = yield from ctx.execute(turn, probe, kind=StepKind.OBSERVATION,
-                                                  action=action, describe=_observe_python)
+                observed = yield from ctx.execute(tests, probe, observe=(action, turn),
+                                                  describe=_observe_python)
             else:
-                observed = yield from ctx.execute(turn, assemble(task, "```python\n" + code
-                                                                 + "\n```"),
-                                                  kind=StepKind.OBSERVATION, action=action,
+                observed = yield from ctx.execute(tests, assemble(task, "```python\n" + code
+                                                                  + "\n```"),
+                                                  observe=(action, turn),
                                                   describe=_observe_tests)
                 last_test = observed
+                tests += 1
                 if action == "finish":
                     verdict = "passed" if observed.result.passed else "did not pass"
-                    yield ctx.final(turn, observed, f"finished at step {turn + 1}: {verdict}")
+                    yield end(turn, f"finished at step {turn + 1}: {verdict}")
                     return
             history.append(Message(role="user", content=observed.text))
             if why := ctx.spent():
-                yield ctx.final(turn, last_test, why)
+                yield end(turn, why)
                 return
-        yield ctx.final(steps, last_test, f"step budget spent ({steps} steps) without finish")
+        yield end(steps, f"step budget spent ({steps} steps) without finish")

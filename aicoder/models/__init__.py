@@ -3,6 +3,7 @@
 from aicoder.models.base import (
     ChatModel,
     Completion,
+    FinishReason,
     GenerationParams,
     Message,
     ModelError,
@@ -15,6 +16,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "ChatModel",
     "Completion",
+    "FinishReason",
     "GenerationParams",
     "Message",
     "ModelError",

@@ -12,15 +12,17 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterable
+from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from aicoder.errors import AICoderError
 
 __all__ = [
     "ChatModel",
     "Completion",
+    "FinishReason",
     "GenerationParams",
     "Message",
     "ModelError",
@@ -57,25 +59,47 @@ class GenerationParams(BaseModel, frozen=True):
         return self.temperature == 0.0
 
 
+class FinishReason(str, Enum):
+    """Why a generation ended."""
+
+    STOP = "stop"
+    """The model ended its answer (end of sequence, a stop string, any server's own word for
+    it: TGI's ``eos_token`` / ``stop_sequence``, OpenAI's ``content_filter`` ...)."""
+    LENGTH = "length"
+    """It reached ``max_new_tokens``: the text is cut."""
+    CANCELLED = "cancelled"
+    """Stopped from outside (Stop, Ctrl-C, a closed stream)."""
+    ERROR = "error"
+    """The generation failed part-way (the agent stores the error on its step)."""
+
+
 class Completion(BaseModel, frozen=True):
     """What one generation produced and cost."""
 
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    finish_reason: str = Field(default="stop", description="stop | length | cancelled")
+    finish_reason: FinishReason = Field(default=FinishReason.STOP,
+                                        description="stop | length | cancelled | error")
     time_to_first_token_s: float | None = None
     duration_s: float = 0.0
     usage_reported: bool = Field(default=True, description="False: the server sent no usage, "
                                  "so completion_tokens counts streamed chunks and the prompt's "
                                  "count is unknown (0)")
 
+    @field_validator("finish_reason", mode="before")
+    @classmethod
+    def _reason(cls, value):
+        if isinstance(value, FinishReason):
+            return value
+        known = {r.value for r in FinishReason}
+        return FinishReason(value) if value in known else FinishReason.STOP
+
     @property
-    def tokens_per_s(self) -> float | None:
-        if not self.completion_tokens or self.duration_s <= 0:
-            return None
-        decode = self.duration_s - (self.time_to_first_token_s or 0.0)
-        return self.completion_tokens / decode if decode > 0 else None
+    def cut(self) -> bool:
+        """The text stopped at the token limit."""
+        return self.finish_reason is FinishReason.LENGTH
+
 
 
 class StreamTimer:

@@ -53,7 +53,7 @@ def describe_failure(result: ExecutionResult, *, output_chars: int = 1500) -> st
     if result.checks:
         lines.append("Checks:")
         for check in result.checks:
-            mark = "PASSED" if check.passed else ("FAILED" if check.executed else "NOT RUN")
+            mark = check.state.value.upper()
             detail = f" — {check.message}" if check.message and not check.passed else ""
             lines.append(f"  [{mark}] {check.name}{detail}")
             if check.evidence and not check.passed:

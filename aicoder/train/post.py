@@ -109,16 +109,18 @@ def evaluate(output: Path, *, tasks: str, mode: str, extra: str = "", log=print)
     if code != 0 or not report_path.is_file():
         raise TrainError(f"the evaluation did not finish (exit {code}); the same command "
                          f"resumes it: {shown}")
-    report = json.loads(report_path.read_text())
+    from aicoder.runs import Report
+
+    report = Report.model_validate_json(report_path.read_bytes())
     evaluation = {
         "command": shown, "tasks": tasks, "mode": mode,
-        "n_tasks": report["n_tasks"], "n_scored": report["n_scored"],
-        "n_skipped": report["n_skipped"], "sr_all": report["sr_all"],
-        "sr_any": report["sr_any"], "pass_at_1": report.get("pass_at_k", {}).get("1"),
-        "intervals": report.get("intervals"),
+        "n_tasks": report.n_tasks, "n_scored": report.n_scored,
+        "n_skipped": report.n_skipped, "sr_all": report.sr_all,
+        "sr_any": report.sr_any, "pass_at_1": report.pass_at_k.get("1"),
+        "intervals": report.intervals.model_dump(),
     }
     (output / EVAL_FILE).write_text(json.dumps(evaluation, indent=2) + "\n")
     write_card(output, summary)
-    log(f"SR@All {report['sr_all']:.3f}, SR@Any {report['sr_any']:.3f} on "
-        f"{report['n_scored']} scored tasks; written into {output / 'README.md'}")
+    log(f"SR@All {report.sr_all:.3f}, SR@Any {report.sr_any:.3f} on "
+        f"{report.n_scored} scored tasks; written into {output / 'README.md'}")
     return evaluation

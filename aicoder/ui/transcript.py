@@ -12,7 +12,20 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from aicoder.agents.steps import Event, Progress, Step, StepKind, StepStarted, TextDelta
+from aicoder.agents.steps import (
+    Event,
+    ExecuteStep,
+    FinalStep,
+    ModelStep,
+    ObservationStep,
+    Progress,
+    Step,
+    StepKind,
+    StepStarted,
+    TextDelta,
+    judged,
+    place,
+)
 from aicoder.ui.verdict import STATUS_ICONS, check_rows, summary_markdown
 from sandbox import ExecutionResult
 
@@ -30,14 +43,16 @@ _TITLES = {
 }
 
 
-def step_title(kind: StepKind, round_: int, candidate: int | None = None) -> str:
+def step_title(kind: StepKind, round_: int, candidate: int | None = None,
+               turn: int | None = None) -> str:
+    """A step's title: its kind and round (ReAct: its step, the model turn from 1), and its
+    candidate when a round samples several."""
     if kind is StepKind.FINAL:
         return _TITLES[kind]
-    title = f"{_TITLES[kind]} · round {round_}"
-    return title if candidate is None else f"{title} · candidate {candidate + 1}"
+    return f"{_TITLES[kind]} · {place(round_, candidate, turn)}"
 
 
-def _execution_text(step: Step) -> str:
+def _execution_text(step: ExecuteStep | ObservationStep) -> str:
     result = step.result
     if result is None:
         return step.text or step.note
@@ -102,18 +117,18 @@ class Transcript:
     def _message(self, index: int) -> dict:
         return self.messages[self._position[index]]
 
-    def _open(self, index: int, kind: StepKind, round_: int, candidate: int | None = None
-              ) -> dict:
+    def _open(self, index: int, kind: StepKind, round_: int, candidate: int | None = None,
+              turn: int | None = None) -> dict:
         if index not in self._position:
             self._position[index] = len(self.messages)
             self.messages.append({"role": "assistant", "content": "", "metadata": {
-                "title": step_title(kind, round_, candidate), "id": index,
+                "title": step_title(kind, round_, candidate, turn), "id": index,
                 "status": "pending"}})
         return self._message(index)
 
     def feed(self, event: Event) -> None:
         if isinstance(event, StepStarted):
-            self._open(event.index, event.kind, event.round, event.candidate)
+            self._open(event.index, event.kind, event.round, event.candidate, event.turn)
         elif isinstance(event, TextDelta):
             if event.index in self._position:
                 self._message(event.index)["content"] += event.text
@@ -126,38 +141,41 @@ class Transcript:
 
     def _finish(self, step: Step) -> None:
         self.steps.append(step)
-        if step.kind is StepKind.FINAL:
+        if isinstance(step, FinalStep):
             icon = "✓" if step.passed else "✗"
             self.messages.append({"role": "assistant", "content":
                                   f"**{icon} {'Passed' if step.passed else 'Not passed'}** — "
                                   f"{step.text} ({step.duration_s:.1f} s, "
                                   f"{self.tokens():,} tokens)"})
             return
-        message = self._open(step.index, step.kind, step.round, step.candidate)
+        message = self._open(step.index, step.kind, step.round, step.candidate, step.turn)
         meta = message["metadata"]
         meta["status"] = "done"
         meta["duration"] = round(step.duration_s, 2)
         meta.pop("log", None)
-        if step.kind is StepKind.EXECUTE or step.result is not None:
+        ran = isinstance(step, ExecuteStep) or (isinstance(step, ObservationStep)
+                                                and step.result is not None)
+        error = step.error if isinstance(step, ModelStep) else None
+        if ran:
             if step.result is not None:
                 meta["title"] += f" — {STATUS_ICONS.get(step.result.status, '?')} " \
                                  f"{step.result.status.value}"
             message["content"] = _execution_text(step)
         else:
-            message["content"] = step.text or ("*(no text)*" if not step.error else "")
+            message["content"] = step.text or ("*(no text)*" if not error else "")
             if step.note:  # how it sampled, a cut, a degenerate analysis
                 message["content"] += f"\n\n*{step.note}*"
-        if step.error:
-            message["content"] += f"\n\n**Model error:** {step.error}"
+        if error:
+            message["content"] += f"\n\n**Model error:** {error}"
 
     def tokens(self) -> int:
-        return sum(s.prompt_tokens + s.completion_tokens for s in self.steps)
+        return sum(s.tokens for s in self.steps)
 
     def panels(self) -> Panels:
         """The panels for the latest finished execution (and the one before it); once the run
         is over, for the attempt it kept (CoderGen's best candidate)."""
-        runs = [s for s in self.steps if s.result is not None and s.code is not None]
-        final = next((s for s in reversed(self.steps) if s.kind is StepKind.FINAL), None)
+        runs = [s for s in judged(self.steps) if s.code is not None]
+        final = next((s for s in reversed(self.steps) if isinstance(s, FinalStep)), None)
         if not runs:
             return Panels(summary=final.text if final else "")
         at = len(runs) - 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox import ExecutionResult, Status
+from sandbox import CheckState, ExecutionResult, Status
 
 __all__ = ["STATUS_ICONS", "check_rows", "summary_markdown"]
 
@@ -12,6 +12,8 @@ STATUS_ICONS = {
     Status.TIMEOUT: "✗", Status.MEMORY: "✗", Status.CRASHED: "✗", Status.CANCELLED: "■",
     Status.TAMPERED: "⚠",
 }
+
+_CHECK_ICONS = {CheckState.PASSED: "✓", CheckState.FAILED: "✗", CheckState.NOT_RUN: "–"}
 
 
 def summary_markdown(result: ExecutionResult) -> str:
@@ -34,7 +36,7 @@ def check_rows(result: ExecutionResult) -> list[list[str]]:
     """Rows of (verdict, check, message) for a table; the verdict first, so it is never cut."""
     rows = []
     for check in result.checks:
-        verdict = "✓ passed" if check.passed else ("✗ failed" if check.executed else "– not run")
+        verdict = f"{_CHECK_ICONS[check.state]} {check.state.value}"
         message = check.message
         if check.evidence:
             message = f"{message}\n{check.evidence}" if message else check.evidence

@@ -14,6 +14,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -39,8 +40,10 @@ _HUB = re.compile(r"huggingface\.co|HF_HUB_OFFLINE|offline mode|LocalEntryNotFou
 
 def explain(result: ExecutionResult) -> str:
     """One category for a reference that did not pass."""
+    from aicoder.runs import SampleStatus
+
     if result.status is Status.PASSED:
-        return "passed"
+        return SampleStatus.PASSED.value
     tb = result.traceback
     text = " ".join(filter(None, [result.reason, tb.text if tb else "", result.stderr[-2000:]]))
     exc = tb.exc_type if tb else ""
@@ -78,9 +81,10 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    from aicoder.runs import SampleStatus
     from eval.hubrefs import hub_cache, missing_refs
-    from eval.provenance import exclusions_path, now
+    from eval.provenance import exclusions_from_rows, exclusions_path, now
 
     tasks, source_sha = select(args)
     env = resolve_env(args)
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         missing = [] if args.run_all else missing_refs(task, cache)
         if missing:
             rows.append({"task_id": task.task_id, "domain": task.domain,
-                         "framework": task.framework, "status": "skipped",
+                         "framework": task.framework, "status": SampleStatus.SKIPPED,
                          "category": "skipped: Hub repository not cached",
                          "missing": [str(r) for r in missing], "checks": 0,
                          "checks_executed": 0, "duration_s": 0.0,
@@ -109,30 +113,28 @@ def run(args: argparse.Namespace) -> int:
             for future in as_completed(futures):
                 task, result = futures[future], future.result()
                 rows.append({"task_id": task.task_id, "domain": task.domain,
-                             "framework": task.framework, "status": result.status.value,
+                             "framework": task.framework, "status": SampleStatus.of(result),
                              "category": explain(result), "checks": len(result.checks),
                              "checks_executed": result.checks_executed,
                              "duration_s": result.duration_s, "reason": result.reason})
                 bar.update()
-                bar.set_postfix(passed=sum(r["status"] == "passed" for r in rows))
+                bar.set_postfix(passed=sum(r["status"] is SampleStatus.PASSED for r in rows))
     rows.sort(key=lambda r: r["task_id"])
     statuses = Counter(r["status"] for r in rows)
     categories = Counter(r["category"] for r in rows)
     print(f"{len(rows)} references: {len(to_run)} run in {time.monotonic() - start:.0f} s "
           f"({sandbox.name} sandbox, env {env.name}), {len(rows) - len(to_run)} skipped")
     for status, n in statuses.most_common():
-        print(f"  {status:8} {n}")
-    failing = [(c, n) for c, n in categories.most_common() if c != "passed"]
+        print(f"  {status.value:8} {n}")
+    failing = [(c, n) for c, n in categories.most_common() if c != SampleStatus.PASSED.value]
     if failing:
         print("why the others did not pass:")
         for category, n in failing:
             print(f"  {n:4}  {category}")
-    vacuous = [r["task_id"] for r in rows if r["status"] == "vacuous"]
+    vacuous = [r["task_id"] for r in rows if r["status"] is SampleStatus.VACUOUS]
     if vacuous:
         print(f"vacuous references (excluded): {', '.join(vacuous)}")
-    # Skipped tasks are not excluded: once prefetch caches their models they can run.
-    excluded = {r["task_id"]: f"reference {r['status']}: {r['category']}"
-                for r in rows if r["status"] not in ("passed", "skipped")}
+    excluded = exclusions_from_rows(rows)
     target = Path(args.exclusions) if args.exclusions else exclusions_path(source_sha, env.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps({"tasks": args.tasks, "source_sha256": source_sha,
@@ -143,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"tasks": args.tasks, "sandbox": sandbox.name,
-                                   "env": env.name, "statuses": dict(statuses),
+                                   "env": env.name,
+                                   "statuses": {k.value: n for k, n in statuses.items()},
                                    "categories": dict(categories.most_common()),
                                    "rows": rows}, indent=1))
         print(f"report: {out}")

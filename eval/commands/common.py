@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from aicoder.tasks import Task, load_tasks
+from sandbox import Sandbox
 
-__all__ = ["add_exec_options", "add_task_options", "base_config", "make_sandbox", "resolve_env",
+__all__ = ["add_exec_options", "add_pipeline_parser", "add_run_dir_options", "add_task_options", "base_config", "make_sandbox", "resolve_env",
            "select", "select_tasks", "skip_reasons"]
 
 
@@ -32,6 +33,25 @@ def add_exec_options(parser: argparse.ArgumentParser, *, workers: int = 2,
                         help=f"sandbox executions at once ({workers})")
     parser.add_argument("--timeout", type=float, default=timeout,
                         help=f"seconds per execution ({timeout:g})")
+
+
+def add_pipeline_parser(sub, name: str, help_: str, doc: str) -> argparse.ArgumentParser:
+    """A command of the run pipeline (run, score), with the task options."""
+    parser = sub.add_parser(name, help=help_, description=doc,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_task_options(parser)
+    return parser
+
+
+def add_run_dir_options(parser: argparse.ArgumentParser, *, verb: str, example: str) -> None:
+    """What every command of the run pipeline (run, score) takes: exclusions, the Hub-cache
+    skip, and the run directory."""
+    parser.add_argument("--exclude", help="an exclusion list (default: check-gt's for these "
+                        "tasks and environment, when there is one)")
+    parser.add_argument("--no-skip", action="store_true",
+                        help=f"{verb} tasks even when their Hub repositories are not cached")
+    parser.add_argument("--out", required=True, help=f"run directory, e.g. {example}")
+    parser.add_argument("--fresh", action="store_true", help="discard what OUT holds")
 
 
 def select(args: argparse.Namespace) -> tuple[list[Task], str]:
@@ -75,7 +95,7 @@ def resolve_env(args: argparse.Namespace):
     return resolve(name)
 
 
-def make_sandbox(args: argparse.Namespace, env):
+def make_sandbox(args: argparse.Namespace, env) -> Sandbox:
     """The sandbox that runs candidates with the environment's interpreter: for docker, the
     environment's image when `env docker-build` made one, else its venv mounted read-only."""
     from sandbox import get_sandbox
@@ -128,8 +148,6 @@ def base_config(args: argparse.Namespace, tasks: list[Task], source_sha: str, en
                 sandbox_name: str) -> dict:
     """What every run directory's config.json records, whoever wrote it (run, score): the
     tasks and their hashes, execution settings, the environment, versions and provenance."""
-    import shlex
-
     from eval.provenance import app_versions, git_commit, now, tasks_sha256
 
     return {
@@ -142,7 +160,4 @@ def base_config(args: argparse.Namespace, tasks: list[Task], source_sha: str, en
         "env": env.name, "env_packages": env.describe()["key_packages"],
         "versions": {"app": app_versions(), "env": env.packages},
         "git_commit": git_commit(), "created": now(), "workers": args.workers,
-        # the command that resumes: --fresh would wipe what a resume must keep
-        "command": "python -m eval " + " ".join(shlex.quote(a) for a in args.argv
-                                                if a != "--fresh"),
     }

@@ -12,6 +12,7 @@ NAME``); otherwise it mounts the environment's venv from this host read-only.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 __all__ = ["add_parser", "run"]
 
@@ -29,7 +30,7 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from eval.envs import (
         DEFAULT_ENV,
         KEY_PACKAGES,

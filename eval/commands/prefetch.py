@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 from eval.commands.common import add_task_options, select_tasks
 
@@ -81,7 +82,7 @@ def _plan(api, ref, timeout: float) -> tuple[list[str] | None, int]:
     return keep, sum(names[n] for n in keep)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from huggingface_hub import HfApi, snapshot_download
 
     from eval.hubrefs import all_refs, cached, hub_cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["add_parser", "run"]
@@ -26,19 +27,19 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from eval.report import compare, compare_plot, write_report
+    from eval.report import compare, compare_plot, terminal_table, write_report
 
     reports = []
     for path in args.runs:
         report = write_report(path)
         reports.append(report)
-        print(report.terminal_table())
-        if report.data["n_missing"]:
-            print(f"note: {report.data['n_missing']} tasks have no sample yet (an unfinished "
+        print(terminal_table(report))
+        if report.n_missing:
+            print(f"note: {report.n_missing} tasks have no sample yet (an unfinished "
                   "run); they are not in the numbers")
         print(f"written: {Path(path) / 'report.md'}, report.json, repair_curve.png, "
               "by_domain.png")

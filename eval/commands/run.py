@@ -12,29 +12,18 @@ not run. At the end the report is written (``report.json``, ``report.md``, plots
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
-import time
+from collections.abc import Sequence
 
 from aicoder.repair_options import add_repair_options, agent_options, repair_config
-from eval.commands.common import (
-    add_exec_options,
-    add_task_options,
-    base_config,
-    make_sandbox,
-    resolve_env,
-    select,
-    skip_reasons,
-)
+from eval.commands.common import add_exec_options, add_pipeline_parser, add_run_dir_options
+from eval.pipeline import Work
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub) -> None:
-    parser = sub.add_parser("run", help="run a model on the tasks (resumable)",
-                            description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_task_options(parser)
+    parser = add_pipeline_parser(sub, "run", "run a model on the tasks (resumable)", __doc__)
     parser.add_argument("--model", default=None,
                         help="model spec (default $AICODER_MODEL or the embedded llama.cpp model)")
     parser.add_argument("--mode", choices=("direct", "codergen", "react"), default="codergen")
@@ -51,77 +40,74 @@ def add_parser(sub) -> None:
     parser.add_argument("--concurrency", type=int, default=4,
                         help="generation requests in flight (4; 1 for an in-process model)")
     add_exec_options(parser, workers=2, timeout=60.0)
-    parser.add_argument("--exclude", help="an exclusion list (default: check-gt's for these "
-                        "tasks and environment, when there is one)")
-    parser.add_argument("--no-skip", action="store_true",
-                        help="run tasks even when their Hub repositories are not cached")
-    parser.add_argument("--out", required=True, help="run directory, e.g. runs/qwen-codergen")
-    parser.add_argument("--fresh", action="store_true", help="discard what OUT holds")
+    add_run_dir_options(parser, verb="run", example="runs/qwen-codergen")
     parser.set_defaults(func=run)
 
 
-def _config(args, model_spec: str, tasks, source_sha: str, env, sandbox_name: str) -> dict:
-    return {**base_config(args, tasks, source_sha, env, sandbox_name),
-            "kind": "run", "model": model_spec, "mode": args.mode, "samples": args.samples,
-            "max_rounds": args.max_rounds, "react_steps": args.react_steps,
-            **repair_config(args),
-            "max_new_tokens": args.max_new_tokens, "max_tokens": args.max_tokens,
-            "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
-            "concurrency": args.concurrency}
+class _Generate(Work):
+    """A sample is an agent's run with the model, judged in the sandbox."""
 
+    kind = "run"
 
-def run(args: argparse.Namespace) -> int:
-    from aicoder.agents import AGENTS, Budget, Step
-    from aicoder.errors import AICoderError
-    from aicoder.models import GenerationParams, load_model
-    from eval.report import write_report
-    from eval.rundir import RunDir
-    from eval.runner import (
-        BoundedModel,
-        BoundedSandbox,
-        Job,
-        RunStopped,
-        SampleCancelled,
-        run_jobs,
-    )
-    from eval.samples import record_from_steps
-    from sandbox import Limits
+    def __init__(self, args: argparse.Namespace) -> None:
+        from aicoder.errors import AICoderError
 
-    if args.samples < 1:
-        raise AICoderError("--samples must be at least 1")
-    options = agent_options(args)  # a bad repair option is an error before anything runs
-    tasks, source_sha = select(args)
-    env = resolve_env(args)
-    stop = threading.Event()  # set on Ctrl-C: queued samples give up at once
-    sandbox = BoundedSandbox(make_sandbox(args, env), args.workers, stop)
-    skipped = skip_reasons(tasks, source_sha, env.name, exclude=args.exclude,
-                           check_hub=not args.no_skip)
-    runnable = [t for t in tasks if t.task_id not in skipped]
-    model = load_model(args.model)
-    bounded = BoundedModel(model, args.concurrency, stop)
-    config = _config(args, model.spec, tasks, source_sha, env, sandbox.name)
-    rundir = RunDir(args.out, config).open(fresh=args.fresh)
-    rundir.write_skipped(skipped)
-    rundir.write_tasks(tasks)
-    if rundir.dropped:
-        print(f"dropped a half-written last line of {rundir.samples_path}", file=sys.stderr)
-    by_id = {t.task_id: t for t in runnable}
-    jobs = [Job(t.task_id, i) for t in runnable for i in range(args.samples)]
-    limits = Limits(wall_s=args.timeout, cpu_s=int(args.timeout * 2))
-    budget = Budget(rounds=args.max_rounds, max_tokens=args.max_tokens,
-                    react_steps=args.react_steps)
-    agent_cls = AGENTS[args.mode]
+        if args.samples < 1:
+            raise AICoderError("--samples must be at least 1")
+        self.args = args
+        self.options = agent_options(args)  # a bad repair option is an error before anything runs
 
-    def work(job: Job, stop: threading.Event):
-        seed = None if args.seed is None else args.seed + job.sample
+    def start(self, sandbox, stop: threading.Event) -> None:
+        from aicoder.agents import AGENTS, Budget
+        from aicoder.models import load_model
+        from eval.runner import BoundedModel
+        from sandbox import Limits
+
+        args = self.args
+        self.sandbox = sandbox
+        self.model = BoundedModel(load_model(args.model), args.concurrency, stop)
+        self.limits = Limits(wall_s=args.timeout, cpu_s=int(args.timeout * 2))
+        self.budget = Budget(rounds=args.max_rounds, max_tokens=args.max_tokens,
+                             react_steps=args.react_steps)
+        self.agent_cls = AGENTS[args.mode]
+
+    def config(self) -> dict:
+        args = self.args
+        return {"model": self.model.spec, "mode": args.mode, "samples": args.samples,
+                "max_rounds": args.max_rounds, "react_steps": args.react_steps,
+                **repair_config(args),
+                "max_new_tokens": args.max_new_tokens, "max_tokens": args.max_tokens,
+                "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
+                "concurrency": args.concurrency}
+
+    def samples(self, task) -> int:
+        return self.args.samples
+
+    def threads(self, sandbox) -> int:
+        return self.model.concurrency + sandbox.workers
+
+    def describe(self) -> str:
+        return f"model {self.model.spec}, mode {self.args.mode}, "
+
+    def postfix(self, elapsed_s: float) -> str:
+        return f"{self.model.completion_tokens / elapsed_s:.1f} tok/s"
+
+    def sample(self, task, sample: int, stop: threading.Event):
+        from aicoder.agents import Step
+        from aicoder.models import GenerationParams
+        from aicoder.runs import record_from_steps
+        from eval.runner import SampleCancelled
+
+        args = self.args
+        seed = None if args.seed is None else args.seed + sample
         params = GenerationParams(temperature=args.temperature, top_p=args.top_p, seed=seed,
                                   max_new_tokens=args.max_new_tokens)
-        agent = agent_cls(bounded, sandbox, budget=budget, params=params, limits=limits,
-                          **options)
-        events = agent.run(by_id[job.task_id])
+        agent = self.agent_cls(self.model, self.sandbox, budget=self.budget, params=params,
+                               limits=self.limits, **self.options)
+        events = agent.run(task)
         steps: list[Step] = []
-        bounded.take()  # this thread's waits from here on belong to this sample
-        sandbox.take()
+        self.model.take()  # this thread's waits from here on belong to this sample
+        self.sandbox.take()
         try:
             for event in events:
                 if stop.is_set():
@@ -132,62 +118,11 @@ def run(args: argparse.Namespace) -> int:
             return None
         finally:
             events.close()
-        return record_from_steps(job.task_id, job.sample, steps,
-                                 queued_s=bounded.take() + sandbox.take())
-
-    todo = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]
-    print(f"{len(tasks)} tasks: {len(runnable)} to run, {len(skipped)} skipped "
-          f"(see {rundir.path}/skipped.json); {len(jobs) - len(todo)} of {len(jobs)} samples "
-          f"already done; model {model.spec}, mode {args.mode}, env {env.name}, "
-          f"{sandbox.name} sandbox", file=sys.stderr)
-    resume = config["command"]
-    code = 0
-    with rundir:
-        bar = _RunProgress(len(jobs), len(jobs) - len(todo), rundir, bounded)
-        try:
-            run_jobs(todo, work, rundir, threads=bounded.concurrency + sandbox.workers,
-                     on_record=bar.update_record, stop=stop)
-        except RunStopped as exc:
-            bar.close()
-            print(f"error: the model stopped answering: {exc}\n{len(rundir.done)} of "
-                  f"{len(jobs)} samples are saved; resume with: {resume}", file=sys.stderr)
-            code = 2
-        except KeyboardInterrupt:
-            bar.close()
-            print(f"\ninterrupted: {len(rundir.done)} of {len(jobs)} samples are saved; "
-                  f"resume with: {resume}", file=sys.stderr)
-            return 130
-        bar.close()
-    if code == 0:
-        report = write_report(rundir.path)
-        print(report.terminal_table())
-        print(f"report: {rundir.path}/report.md, {rundir.path}/report.json")
-    return code
+        return record_from_steps(task.task_id, sample, steps,
+                                 queued_s=self.model.take() + self.sandbox.take())
 
 
-class _RunProgress:
-    """tqdm with done/total, running SR@All, tokens/s and ETA."""
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    from eval.pipeline import run_pipeline
 
-    def __init__(self, total: int, done: int, rundir, model) -> None:
-        from tqdm import tqdm
-
-        self.rundir = rundir
-        self.model = model
-        self.start = time.monotonic()
-        self.bar = tqdm(total=total, initial=done, unit="sample", desc="samples",
-                        dynamic_ncols=True)
-        self._postfix()
-
-    def _postfix(self) -> None:
-        done = self.rundir.done
-        sr = sum(r.passed for r in done.values()) / len(done) if done else 0.0
-        elapsed = max(time.monotonic() - self.start, 1e-6)
-        self.bar.set_postfix_str(f"SR@All {sr:.3f}  {self.model.completion_tokens / elapsed:.1f}"
-                                 " tok/s")
-
-    def update_record(self, record) -> None:
-        self.bar.update(1)
-        self._postfix()
-
-    def close(self) -> None:
-        self.bar.close()
+    return run_pipeline(args, argv, _Generate(args))

@@ -18,36 +18,22 @@ import argparse
 import hashlib
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
-from eval.commands.common import (
-    add_exec_options,
-    add_task_options,
-    base_config,
-    make_sandbox,
-    resolve_env,
-    select,
-    skip_reasons,
-)
+from eval.commands.common import add_exec_options, add_pipeline_parser, add_run_dir_options
+from eval.pipeline import Work
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub) -> None:
-    parser = sub.add_parser("score", help="judge predictions made elsewhere",
-                            description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_task_options(parser)
+    parser = add_pipeline_parser(sub, "score", "judge predictions made elsewhere", __doc__)
     parser.add_argument("--predictions", required=True, help="a .jsonl file or a directory")
     parser.add_argument("--compat", choices=("authors",),
                         help="also judge as the authors' published harness did")
     add_exec_options(parser, workers=2, timeout=120.0)
-    parser.add_argument("--exclude", help="an exclusion list (default: check-gt's for these "
-                        "tasks and environment, when there is one)")
-    parser.add_argument("--no-skip", action="store_true",
-                        help="score tasks even when their Hub repositories are not cached")
-    parser.add_argument("--out", required=True, help="run directory, e.g. runs/codellama-7b")
-    parser.add_argument("--fresh", action="store_true", help="discard what OUT holds")
+    add_run_dir_options(parser, verb="score", example="runs/codellama-7b")
     parser.set_defaults(func=run)
 
 
@@ -59,68 +45,76 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run(args: argparse.Namespace) -> int:
-    from aicoder.agents import Step, StepKind
-    from aicoder.tasks import assemble
-    from eval.predictions import authors_program, load_predictions
-    from eval.report import write_report
-    from eval.rundir import RunDir
-    from eval.runner import BoundedSandbox, Job, run_jobs
-    from eval.samples import CompatVerdict, SampleRecord, record_from_steps
-    from sandbox import Limits, Program
+class _Judge(Work):
+    """A sample is a stored prediction, judged in the sandbox (and, with ``--compat
+    authors``, as the authors' harness judged it)."""
 
-    tasks, source_sha = select(args)
-    preds = load_predictions(args.predictions)
-    known = {t.task_id for t in tasks}
-    unknown = sorted(set(preds.by_task) - known)
-    if unknown:
-        print(f"warning: {len(unknown)} predictions name tasks not in --tasks (ignored): "
-              f"{', '.join(unknown[:8])}{' ...' if len(unknown) > 8 else ''}", file=sys.stderr)
-    if preds.empty_files:
-        print(f"warning: {len(preds.empty_files)} empty prediction files (their tasks are "
-              f"scored as missing): {', '.join(preds.empty_files)}", file=sys.stderr)
-    env = resolve_env(args)
-    sandbox = BoundedSandbox(make_sandbox(args, env), args.workers)
-    skipped = skip_reasons(tasks, source_sha, env.name, exclude=args.exclude,
-                           check_hub=not args.no_skip)
-    runnable = [t for t in tasks if t.task_id not in skipped]
-    n_samples = max((len(v) for v in preds.by_task.values()), default=1)
-    config = {**base_config(args, tasks, source_sha, env, sandbox.name),
-              "kind": "score", "model": f"predictions:{Path(args.predictions).name}",
-              "mode": "score", "predictions": str(Path(args.predictions).resolve()),
-              "predictions_sha256": _digest(Path(args.predictions)), "compat": args.compat,
-              "samples": n_samples}
-    rundir = RunDir(args.out, config).open(fresh=args.fresh)
-    rundir.write_skipped(skipped)
-    rundir.write_tasks(tasks)
-    by_id = {t.task_id: t for t in runnable}
-    limits = Limits(wall_s=args.timeout, cpu_s=int(args.timeout * 2))
-    compat_limits = limits.model_copy(update={"output_bytes": 4 * 1024 * 1024})
-    jobs = [Job(t.task_id, i) for t in runnable
-            for i in range(max(len(preds.by_task.get(t.task_id, [])), 1))]
+    kind = "score"
+    label = "scoring"
 
-    def work(job: Job, stop: threading.Event):
-        task = by_id[job.task_id]
-        completions = preds.by_task.get(job.task_id, [])
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+
+    def prepare(self, tasks) -> None:
+        from eval.predictions import load_predictions
+
+        self.preds = preds = load_predictions(self.args.predictions)
+        known = {t.task_id for t in tasks}
+        unknown = sorted(set(preds.by_task) - known)
+        if unknown:
+            print(f"warning: {len(unknown)} predictions name tasks not in --tasks (ignored): "
+                  f"{', '.join(unknown[:8])}{' ...' if len(unknown) > 8 else ''}",
+                  file=sys.stderr)
+        if preds.empty_files:
+            print(f"warning: {len(preds.empty_files)} empty prediction files (their tasks are "
+                  f"scored as missing): {', '.join(preds.empty_files)}", file=sys.stderr)
+
+    def start(self, sandbox, stop: threading.Event) -> None:
+        from sandbox import Limits
+
+        self.sandbox = sandbox
+        self.limits = Limits(wall_s=self.args.timeout, cpu_s=int(self.args.timeout * 2))
+        self.compat_limits = self.limits.model_copy(update={"output_bytes": 4 * 1024 * 1024})
+
+    def config(self) -> dict:
+        path = Path(self.args.predictions)
+        return {"model": f"predictions:{path.name}", "mode": "score",
+                "predictions": str(path.resolve()), "predictions_sha256": _digest(path),
+                "compat": self.args.compat,
+                "samples": max((len(v) for v in self.preds.by_task.values()), default=1)}
+
+    def samples(self, task) -> int:
+        return max(len(self.preds.by_task.get(task.task_id, [])), 1)
+
+    def describe(self) -> str:
+        return f"{self.preds.count} predictions; "
+
+    def sample(self, task, sample: int, stop: threading.Event):
+        from aicoder.agents import ExecuteStep, FinalStep
+        from aicoder.runs import CompatVerdict, SampleRecord, record_from_steps
+        from aicoder.tasks import assemble
+        from eval.predictions import authors_program
+        from sandbox import Program
+
+        completions = self.preds.by_task.get(task.task_id, [])
         if not completions:
-            return SampleRecord(task_id=job.task_id, sample=0, status="missing", passed=False,
-                                any_passed=False, why="no prediction for this task")
-        completion = completions[job.sample]
+            return SampleRecord.missing(task.task_id, "no prediction for this task")
+        completion = completions[sample]
         program = assemble(task, completion)
-        result = sandbox.run(program, limits, stop)
+        result = self.sandbox.run(program, self.limits, stop)
         if stop.is_set():
             return None
-        steps = [Step(index=0, kind=StepKind.EXECUTE, round=0, code=program.candidate,
-                      result=result, duration_s=result.duration_s, text=completion),
-                 Step(index=1, kind=StepKind.FINAL, round=0, text=result.reason,
-                      passed=result.passed and result.checks_executed > 0,
-                      any_passed=result.any_passed and result.checks_executed > 0, rounds=0,
-                      duration_s=result.duration_s)]
+        steps = [ExecuteStep(index=0, round=0, code=program.candidate, result=result,
+                             duration_s=result.duration_s, text=completion),
+                 FinalStep(index=1, round=0, text=result.reason, passed=result.passed,
+                           any_passed=result.any_passed and not result.vacuous, rounds=0,
+                           duration_s=result.duration_s, verdict_step=0)]
         compat = None
-        if args.compat == "authors":
+        if self.args.compat == "authors":
             script = authors_program(task, completion)
-            plain = sandbox.run(Program(candidate=script, test="", entry="", script=True,
-                                        candidate_name=f"{task.task_id}.py"), compat_limits, stop)
+            plain = self.sandbox.run(Program(candidate=script, test="", entry="", script=True,
+                                             candidate_name=f"{task.task_id}.py"),
+                                     self.compat_limits, stop)
             if stop.is_set():
                 return None
             has_error, has_failed = "Error" in plain.stderr, "failed" in plain.stdout
@@ -129,29 +123,10 @@ def run(args: argparse.Namespace) -> int:
                                    status=f"{plain.status.value}: {plain.reason}",
                                    program=script, stderr_tail=plain.stderr[-1500:],
                                    stdout_tail=plain.stdout[-500:])
-        return record_from_steps(job.task_id, job.sample, steps, compat=compat)
+        return record_from_steps(task.task_id, sample, steps, compat=compat)
 
-    todo = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]
-    print(f"{len(tasks)} tasks: {len(runnable)} to score, {len(skipped)} skipped; "
-          f"{preds.count} predictions; {len(jobs) - len(todo)} of {len(jobs)} already scored; "
-          f"env {env.name}, {sandbox.name} sandbox", file=sys.stderr)
-    from tqdm import tqdm
 
-    with rundir, tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="sample",
-                      desc="scoring") as bar:
-        def progress(record) -> None:
-            bar.update(1)
-            done = rundir.done.values()
-            bar.set_postfix(SR_All=f"{sum(r.passed for r in done) / max(len(done), 1):.3f}")
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    from eval.pipeline import run_pipeline
 
-        try:
-            run_jobs(todo, work, rundir, threads=sandbox.workers, on_record=progress)
-        except KeyboardInterrupt:
-            bar.close()
-            print(f"\ninterrupted: {len(rundir.done)} of {len(jobs)} samples are saved; "
-                  f"resume with: {config['command']}", file=sys.stderr)
-            return 130
-    report = write_report(rundir.path)
-    print(report.terminal_table())
-    print(f"report: {rundir.path}/report.md, {rundir.path}/report.json")
-    return 0
+    return run_pipeline(args, argv, _Judge(args))

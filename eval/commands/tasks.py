@@ -4,6 +4,7 @@ run here (the Hub models it loads are in the local cache, or it needs none)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from eval.commands.common import add_task_options, select_tasks
 
@@ -16,7 +17,7 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from eval.hubrefs import hub_cache, missing_refs, scan_task
 
     tasks = select_tasks(args)

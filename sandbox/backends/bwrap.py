@@ -17,18 +17,16 @@ import subprocess
 import threading
 from pathlib import Path
 
-from sandbox.backends.base import (
+from sandbox.backends.base import Launch, LocalSandbox
+from sandbox.backends.environment import base_env, resolve_interpreter
+from sandbox.backends.paths import (
     HARNESS,
     HARNESS_INSIDE,
     HF_INSIDE,
     SECRET_ETC_DIRS,
     SECRET_ETC_FILES,
-    Launch,
-    LocalSandbox,
-    base_env,
     check_cache_readable,
     hf_cache_dir,
-    resolve_interpreter,
 )
 from sandbox.errors import SandboxUnavailable
 from sandbox.types import Limits

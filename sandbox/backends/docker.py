@@ -25,21 +25,18 @@ import threading
 import time
 from pathlib import Path
 
-from sandbox.backends.base import (
+from sandbox.backends.base import SandboxBackend
+from sandbox.backends.environment import base_env, resolve_interpreter
+from sandbox.backends.paths import (
     HARNESS,
     HARNESS_INSIDE,
     HF_INSIDE,
     SECRET_ETC_DIRS,
     SECRET_ETC_FILES,
-    Outcome,
-    Sandbox,
-    base_env,
     check_cache_readable,
     hf_cache_dir,
-    request,
-    resolve_interpreter,
-    verdict,
 )
+from sandbox.backends.verdict import Outcome, request, verdict
 from sandbox.capture import EventStream, HeadTail
 from sandbox.errors import SandboxError, SandboxUnavailable
 from sandbox.types import ExecutionResult, Limits, Program
@@ -76,7 +73,7 @@ def _base_image_tar() -> bytes:
     return buf.getvalue()
 
 
-class DockerSandbox(Sandbox):
+class DockerSandbox(SandboxBackend):
     """Run the harness in a fresh container per run."""
 
     name = "docker"

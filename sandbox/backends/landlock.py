@@ -29,16 +29,9 @@ import tempfile
 from pathlib import Path
 
 from sandbox import confine
-from sandbox.backends.base import (
-    HARNESS,
-    SECRET_ETC_DIRS,
-    SECRET_ETC_FILES,
-    Launch,
-    LocalSandbox,
-    base_env,
-    hf_cache_dir,
-    resolve_interpreter,
-)
+from sandbox.backends.base import Launch, LocalSandbox
+from sandbox.backends.environment import base_env, resolve_interpreter
+from sandbox.backends.paths import HARNESS, SECRET_ETC_DIRS, SECRET_ETC_FILES, hf_cache_dir
 from sandbox.errors import SandboxUnavailable
 from sandbox.types import Limits
 

@@ -13,7 +13,9 @@ import shutil
 import tempfile
 import warnings
 
-from sandbox.backends.base import HARNESS, Launch, LocalSandbox, base_env, hf_cache_dir
+from sandbox.backends.base import Launch, LocalSandbox
+from sandbox.backends.environment import base_env
+from sandbox.backends.paths import HARNESS, hf_cache_dir
 from sandbox.types import Limits
 
 __all__ = ["ProcessSandbox"]

@@ -195,8 +195,9 @@ class ExecutionResult(BaseModel, frozen=True):
 
     @property
     def any_passed(self) -> bool:
-        """SR@Any for one sample: at least one check passed (never when tampered)."""
-        return self.status is not Status.TAMPERED and any(c.passed for c in self.checks)
+        """SR@Any for one sample: at least one check passed (never when tampered or vacuous)."""
+        return (self.status is not Status.TAMPERED and not self.vacuous
+                and any(c.passed for c in self.checks))
 
     @property
     def checks_executed(self) -> int:

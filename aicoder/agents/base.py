@@ -235,7 +235,7 @@ class RunContext:
         result = last.result if last is not None else None
         return FinalStep(index=self._next_index(), round=round_, turn=turn,
                          text=why, passed=bool(result and result.passed),
-                         any_passed=bool(result and result.any_passed and not result.vacuous),
+                         any_passed=bool(result and result.any_passed),
                          rounds=round_ if rounds is None else rounds,
                          duration_s=round(time.monotonic() - self.start, 3),
                          verdict_step=last.index if last is not None else None)

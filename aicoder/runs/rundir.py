@@ -189,7 +189,7 @@ class RunDir:
                     + "): choose another --out, or add --fresh to start it again")
             # the old config goes on, with this invocation's volatile facts (not its date)
             update = {k: getattr(self.config, k) for k in VOLATILE_KEYS - {"created"}
-                      if k in RunConfig.model_fields}
+                      if k in self.config.model_fields_set}
             self.config = old.model_copy(update={**update, "resumed": old.resumed + 1})
         elif self.samples_path.exists() and self.samples_path.stat().st_size:
             raise RunDirError(f"{self.samples_path} exists without config.json: choose "

@@ -107,7 +107,7 @@ class _Judge(Work):
         steps = [ExecuteStep(index=0, round=0, code=program.candidate, result=result,
                              duration_s=result.duration_s, text=completion),
                  FinalStep(index=1, round=0, text=result.reason, passed=result.passed,
-                           any_passed=result.any_passed and not result.vacuous, rounds=0,
+                           any_passed=result.any_passed, rounds=0,
                            duration_s=result.duration_s, verdict_step=0)]
         compat = None
         if self.args.compat == "authors":

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sandbox", default=env("AICODER_SANDBOX"),
                         help="bwrap, landlock, docker, or process (no isolation); default: "
                         "bwrap where it works, else landlock")
+    parser.add_argument("--cold", action="store_true",
+                        help="a fresh interpreter for every execution, not a fork of the warm "
+                        "zygote that imports the tasks' libraries at startup (AICODER_WARM=0)")
     parser.add_argument("--concurrency", type=int, default=int(env("AICODER_CONCURRENCY", "2")),
                         help="runs at once; the rest wait in the queue (2)")
     return parser
@@ -55,6 +58,19 @@ def _models(specs: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _warm_up(sandbox, tasks) -> None:
+    """Start the sandbox's warm zygote now, in the background, preloading what the tasks
+    import: the first visitor's run forks it instead of importing torch itself."""
+    if getattr(sandbox, "zygote", None) is None:
+        return
+    import threading
+
+    from sandbox.warm import preload_for_tasks
+
+    sandbox.preload(preload_for_tasks(tasks))
+    threading.Thread(target=sandbox.zygote, name="zygote-warm-up", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pathlib import Path
@@ -71,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         models = _models(args.models)
         for spec in models.values():
             parse_spec(spec)  # a typo is an error now, not at the first visitor's run
-        sandbox = get_sandbox(args.sandbox)
+        sandbox = get_sandbox(args.sandbox, warm=False if args.cold else None)
     except (AICoderError, SandboxError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -85,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         except AICoderError as exc:  # offline, or no such dataset: the Space runs without it
             print(f"note: {args.dataset} is not available ({exc}); serving "
                   f"{', '.join(tasks)} only", file=sys.stderr)
+    _warm_up(sandbox, [t for group in tasks.values() for t in group])
     config = StudioConfig(tasks=tasks, models=models, sandbox=sandbox, runs_dir=runs,
                           concurrency=max(args.concurrency, 1))
     print(f"AICoder Studio: {sum(map(len, tasks.values()))} tasks, models "

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--timeout", type=float, default=60.0, help="seconds per execution")
     solve.add_argument("--sandbox", default=None, help="bwrap, landlock, docker or process "
                        "(default: bwrap where it works, else landlock)")
+    solve.add_argument("--cold", action="store_true",
+                       help="a fresh interpreter for every execution, not a fork of a warm "
+                       "zygote that has imported the task's libraries (or AICODER_WARM=0)")
     solve.add_argument("--json", dest="json_out", help="write the steps as JSONL to this file")
     solve.set_defaults(func=solve_command)
     return parser
@@ -89,7 +92,10 @@ def solve_command(args) -> int:
 
     options = agent_options(args)  # a bad repair option is an error before anything loads
     task = _load_task(args)
-    sandbox = get_sandbox(args.sandbox)
+    from sandbox.warm import preload_for_tasks
+
+    sandbox = get_sandbox(args.sandbox, warm=False if args.cold else None,
+                          preload=preload_for_tasks([task]))
     model = load_model(args.model)
     agent = AGENTS[args.mode](
         model, sandbox,
@@ -118,6 +124,9 @@ def solve_command(args) -> int:
     finally:
         if out is not None:
             out.close()
+        close = getattr(sandbox, "close", None)
+        if close is not None:
+            close()  # the warm zygote, if one started
     return 0 if final is not None and final.passed else 1
 
 

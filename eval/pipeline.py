@@ -79,49 +79,58 @@ def run_pipeline(args: argparse.Namespace, argv: Sequence[str], work: Work) -> i
     work.prepare(tasks)
     env = resolve_env(args)
     stop = threading.Event()  # set on Ctrl-C: queued samples give up at once
-    sandbox = BoundedSandbox(make_sandbox(args, env), args.workers, stop)
-    skipped = skip_reasons(tasks, source_sha, env.name, exclude=args.exclude,
-                           check_hub=not args.no_skip)
-    runnable = [t for t in tasks if t.task_id not in skipped]
-    work.start(sandbox, stop)
-    # the command that resumes: --fresh would wipe what a resume must keep
-    command = "python -m eval " + " ".join(shlex.quote(a) for a in argv if a != "--fresh")
-    config = RunConfig.model_validate({**base_config(args, tasks, source_sha, env, sandbox.name),
-                                       "kind": work.kind, "command": command, **work.config()})
-    rundir = RunDir(args.out, config).open(fresh=args.fresh)
-    rundir.write_skipped(skipped)
-    rundir.write_tasks(tasks)
-    if rundir.dropped:
-        print(f"dropped a half-written last line of {rundir.samples_path}", file=sys.stderr)
-    by_id = {t.task_id: t for t in runnable}
-    jobs = [Job(t.task_id, i) for t in runnable for i in range(work.samples(t))]
-    todo = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]
-    print(f"{len(tasks)} tasks: {len(runnable)} to {work.kind}, {len(skipped)} skipped (see "
-          f"{rundir.path}/skipped.json); {len(jobs) - len(todo)} of {len(jobs)} samples "
-          f"already done; {work.describe()}env {env.name}, {sandbox.name} sandbox",
-          file=sys.stderr)
-    code = 0
-    with rundir:
-        bar = _Progress(work, len(jobs), len(jobs) - len(todo), rundir)
-        try:
-            run_jobs(todo, lambda job, halt: work.sample(by_id[job.task_id], job.sample, halt),
-                     rundir, threads=work.threads(sandbox), on_record=bar.update, stop=stop)
-        except RunStopped as exc:
+    sandbox = BoundedSandbox(make_sandbox(args, env, tasks), args.workers, stop)
+    try:
+        skipped = skip_reasons(tasks, source_sha, env.name, exclude=args.exclude,
+                               check_hub=not args.no_skip)
+        runnable = [t for t in tasks if t.task_id not in skipped]
+        work.start(sandbox, stop)
+        # the command that resumes: --fresh would wipe what a resume must keep
+        command = "python -m eval " + " ".join(shlex.quote(a) for a in argv if a != "--fresh")
+        config = RunConfig.model_validate({**base_config(args, tasks, source_sha, env, sandbox.name),
+                                           "kind": work.kind, "command": command, **work.config()})
+        rundir = RunDir(args.out, config).open(fresh=args.fresh)
+        rundir.write_skipped(skipped)
+        rundir.write_tasks(tasks)
+        if rundir.dropped:
+            print(f"dropped a half-written last line of {rundir.samples_path}", file=sys.stderr)
+        by_id = {t.task_id: t for t in runnable}
+        jobs = [Job(t.task_id, i) for t in runnable for i in range(work.samples(t))]
+        todo = [j for j in jobs if (j.task_id, j.sample) not in rundir.done]
+        print(f"{len(tasks)} tasks: {len(runnable)} to {work.kind}, {len(skipped)} skipped (see "
+              f"{rundir.path}/skipped.json); {len(jobs) - len(todo)} of {len(jobs)} samples "
+              f"already done; {work.describe()}env {env.name}, {sandbox.name} sandbox"
+              f"{_where(sandbox)}",
+              file=sys.stderr)
+        code = 0
+        with rundir:
+            bar = _Progress(work, len(jobs), len(jobs) - len(todo), rundir)
+            try:
+                run_jobs(todo, lambda job, halt: work.sample(by_id[job.task_id], job.sample, halt),
+                         rundir, threads=work.threads(sandbox), on_record=bar.update, stop=stop)
+            except RunStopped as exc:
+                bar.close()
+                print(f"error: the model stopped answering: {exc}\n{len(rundir.done)} of "
+                      f"{len(jobs)} samples are saved; resume with: {command}", file=sys.stderr)
+                code = 2
+            except KeyboardInterrupt:
+                bar.close()
+                print(f"\ninterrupted: {len(rundir.done)} of {len(jobs)} samples are saved; "
+                      f"resume with: {command}", file=sys.stderr)
+                return 130
             bar.close()
-            print(f"error: the model stopped answering: {exc}\n{len(rundir.done)} of "
-                  f"{len(jobs)} samples are saved; resume with: {command}", file=sys.stderr)
-            code = 2
-        except KeyboardInterrupt:
-            bar.close()
-            print(f"\ninterrupted: {len(rundir.done)} of {len(jobs)} samples are saved; "
-                  f"resume with: {command}", file=sys.stderr)
-            return 130
-        bar.close()
-    if code == 0:
-        report = write_report(rundir.path)
-        print(terminal_table(report))
-        print(f"report: {rundir.path}/report.md, {rundir.path}/report.json")
-    return code
+        if code == 0:
+            report = write_report(rundir.path)
+            print(terminal_table(report))
+            print(f"report: {rundir.path}/report.md, {rundir.path}/report.json")
+        return code
+    finally:
+        sandbox.close()  # the warm zygote, if one runs
+
+
+def _where(sandbox: BoundedSandbox) -> str:
+    executor = getattr(sandbox.inner, "executor", None)
+    return f" on {executor} ({sandbox.workers} actors)" if executor else ""
 
 
 class _Progress:

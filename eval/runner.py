@@ -83,6 +83,17 @@ class BoundedSandbox(_Waits):
         self.workers = max(int(workers), 1)
         self._slots = threading.BoundedSemaphore(self.workers)
 
+    def preload(self, modules) -> None:
+        """What the backend's warm zygote should import (a no-op where it has none)."""
+        preload = getattr(self.inner, "preload", None)
+        if preload is not None:
+            preload(modules)
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
     def run(self, program: Program, limits: Limits | None = None,
             cancel: threading.Event | None = None) -> ExecutionResult:
         asked = time.monotonic()

@@ -107,7 +107,9 @@ def get_sandbox(name: str | None = None, **options) -> Sandbox:
         name: ``bwrap``, ``landlock``, ``docker`` or ``process``; default ``$AICODER_SANDBOX``,
             else each of ``AUTO`` is probed in turn and the choice logged with its reason.
         **options: passed to the backend (e.g. ``python=`` the interpreter that runs the
-            program, ``hf_cache=`` a HuggingFace cache to mount read-only, or False).
+            program, ``hf_cache=`` a HuggingFace cache to mount read-only, or False;
+            ``warm=False`` a fresh interpreter per run, where the default is ``AICODER_WARM``;
+            ``preload=`` modules for the warm zygote to import).
 
     Raises:
         SandboxUnavailable: the backend cannot work on this host (the message says why and

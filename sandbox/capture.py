@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import IO
 
 __all__ = ["EventStream", "HeadTail", "pump"]
@@ -111,3 +112,16 @@ def pump(stream: IO[bytes], sink) -> threading.Thread:
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
+
+
+def wait_end(ended: threading.Event, cancel: threading.Event, wall_s: float
+             ) -> tuple[bool, bool]:
+    """Wait until ``ended``, ``cancel`` or ``wall_s`` seconds have passed, whichever is first;
+    returns ``(timed_out, cancelled)`` (both False: it ended)."""
+    deadline = time.monotonic() + wall_s
+    while not ended.wait(timeout=max(min(deadline - time.monotonic(), 0.05), 0)):
+        if cancel.is_set():
+            return False, True
+        if time.monotonic() >= deadline:
+            return True, False
+    return False, False

@@ -44,7 +44,8 @@ import struct
 import sys
 import time
 
-__all__ = ["MIN_ABI", "SYSCALLS_DENIED", "allowed_except", "landlock_abi", "main", "uid_tasks"]
+__all__ = ["MIN_ABI", "SYSCALLS_DENIED", "allowed_except", "confine_self", "landlock_abi", "main",
+           "supervise", "uid_tasks"]
 
 #: signal and abstract-unix-socket scoping: without them a program under the app's uid could
 #: kill the app or reach its sockets.
@@ -322,10 +323,20 @@ def _rlimits(limits: dict) -> None:
         cap(resource.RLIMIT_NPROC, int(limits["processes"]))
 
 
-def _confine_and_exec(spec: dict) -> None:
-    """In the program's process: steps 1-5 of the module docstring. Never returns."""
+def confine_self(spec: dict) -> None:
+    """In the program's process: steps 1-4 of the module docstring, after which the process
+    may run the harness (by ``execve``, or in place in a warm child)."""
     os.setsid()
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    uid = spec.get("uid")
+    if uid is not None:
+        # a warm child of a zygote that runs as root: a uid of the run's own, and with it
+        # every capability gone (a change away from uid 0 clears them all)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    if spec.get("make_workdir"):
+        os.mkdir(spec["workdir"], 0o700)
     os.chdir(spec["workdir"])
     if os.geteuid() == 0:
         _drop_capabilities()
@@ -334,10 +345,19 @@ def _confine_and_exec(spec: dict) -> None:
     # its own /proc, but not its view of the network namespace (the app's sockets, routes)
     read_only = [*spec["read_only"],
                  *allowed_except(f"/proc/{pid}", ["net", f"task/{pid}/net"])]
-    _landlock(spec["abi"], read_only, [spec["workdir"]], spec["files"])
+    # the folders themselves may be listed (and opened, as a dir_fd): READ_DIR reaches the
+    # names in net/, never what its files hold
+    own = {p: ["READ_DIR"] for p in (f"/proc/{pid}", f"/proc/{pid}/task",
+                                      f"/proc/{pid}/task/{pid}")}
+    _landlock(spec["abi"], read_only, [spec["workdir"]], {**own, **spec["files"]})
     _seccomp()
     _rlimits(spec["limits"])
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def _confine_and_exec(spec: dict) -> None:
+    """Confine this process, then ``execve`` the harness. Never returns."""
+    confine_self(spec)
     os.execve(spec["argv"][0], spec["argv"], spec["env"])
 
 
@@ -476,8 +496,35 @@ def _kill_all(me: int, group: int) -> None:
 _reaped: list[tuple[int, int]] = []
 
 
+def _remove_workdir(path: str, uid: int | None) -> None:
+    """Remove a run directory the program made. Where the run has a uid of its own, the
+    launcher takes that uid first, so that it needs no right over other users' files: this is
+    the last thing a launcher does, once every process of the run is dead (no fork: a warm
+    launcher is a copy of a zygote of hundreds of MB, and a fork of it costs milliseconds)."""
+    import shutil
+
+    if uid is not None:
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        except OSError:
+            return
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def main(argv: list[str]) -> int:
+    """The cold launcher: ``python -I confine.py SPEC_JSON``; the program ``execve``s the
+    harness named in the spec."""
     spec = json.loads(argv[0])
+    return supervise(spec, lambda: _confine_and_exec(spec))
+
+
+def supervise(spec: dict, start) -> int:
+    """Be the launcher of one run: fork the program's process, which calls ``start()`` (it
+    confines itself and runs the harness, and never returns), watch it and its descendants,
+    and kill every one of them when it ends, on SIGTERM, or on any error. Returns the
+    program's exit status, as a shell gives it (128 + signal for a kill)."""
     me = os.getpid()
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "child subreaper")
@@ -498,7 +545,7 @@ def main(argv: list[str]) -> int:
             if cgroup is not None:
                 with open(os.path.join(cgroup, "cgroup.procs"), "w") as fh:
                     fh.write("0")
-            _confine_and_exec(spec)
+            start()
         except BaseException as exc:
             os.write(2, f"aicoder-confine: cannot confine the harness: {exc}\n".encode())
         os._exit(126)
@@ -523,6 +570,8 @@ def main(argv: list[str]) -> int:
         # whatever happened here, nothing the program started outlives the launcher
         _kill_all(me, child)
         _remove_cgroup(cgroup)
+        if spec.get("make_workdir"):
+            _remove_workdir(spec["workdir"], spec.get("uid"))
     if excess_killed:
         os.write(2, f"aicoder-confine: killed {excess_killed} processes past the limit of "
                     f"{cap}\n".encode())

@@ -176,9 +176,12 @@ class ExecutionResult(BaseModel, frozen=True):
     traceback: TracebackInfo | None = None
     reason: str = Field(default="", description="one line that says why, for people")
     duration_s: float = Field(default=0.0, description="wall time of the whole execution")
-    peak_memory_mb: float | None = Field(default=None, description="max RSS, when known")
+    peak_memory_mb: float | None = Field(
+        default=None, description="max RSS, when known (a warm run's includes the pages it "
+        "shares with its zygote's preloaded libraries)")
     exit_code: int | None = None
     backend: str = ""
+    warm: bool = Field(default=False, description="ran in a child forked from a warm zygote")
     tamper: list[Tamper] = Field(default_factory=list, description="evidence, when tampered")
 
     @property

@@ -84,11 +84,13 @@ def mini_tasks():
 
 
 def _sandbox_or_skip(name: str):
-    """The named backend, or a skip that says why; CI never skips bubblewrap, the default."""
+    """The named backend (``NAME-cold``: with its warm path off), or a skip that says why;
+    CI never skips bubblewrap, the default."""
     from sandbox import SandboxUnavailable, get_sandbox
 
+    name, cold = name.removesuffix("-cold"), name.endswith("-cold")
     try:
-        return get_sandbox(name, hf_cache=False)
+        return get_sandbox(name, hf_cache=False, warm=False if cold else None)
     except SandboxUnavailable as exc:
         if name in ("bwrap", "landlock") and in_ci():
             pytest.fail(f"CI must exercise the {name} sandbox: {exc}")
@@ -105,7 +107,13 @@ def process_sandbox():
     return _sandbox_or_skip("process")
 
 
-@pytest.fixture(scope="session", params=["bwrap", "landlock", "process"])
+@pytest.fixture(scope="session")
+def bwrap_cold():
+    return _sandbox_or_skip("bwrap-cold")
+
+
+@pytest.fixture(scope="session", params=["bwrap", "bwrap-cold", "landlock", "landlock-cold",
+                                         "process"])
 def any_sandbox(request):
     return _sandbox_or_skip(request.param)
 
@@ -115,10 +123,11 @@ def landlock():
     return _sandbox_or_skip("landlock")
 
 
-@pytest.fixture(scope="session", params=["bwrap", "landlock",
+@pytest.fixture(scope="session", params=["bwrap", "bwrap-cold", "landlock", "landlock-cold",
                                          pytest.param("docker", marks=pytest.mark.docker)])
 def isolated(request):
-    """Each backend that isolates: the hostile corpus must be contained by all of them."""
+    """Each backend that isolates, warm (the default) and cold: the hostile corpus must be
+    contained by all of them."""
     return _sandbox_or_skip(request.param)
 
 

@@ -387,3 +387,21 @@ def test_a_sample_queued_for_the_model_gives_up_at_once_when_the_run_stops():
     assert outcome["result"] == "cancelled" and outcome["at"] - stopped < 1.0
     release.set()
     holder.join(5)
+
+
+def test_executions_are_warm_unless_cold(served, tmp_path):
+    """The same verdicts either way; only where the program's interpreter came from differs."""
+    from aicoder.agents import ExecuteStep
+
+    seen = {}
+    for name, extra in (("warm", ()), ("cold", ("--cold",))):
+        out = tmp_path / name
+        assert main(["run", "--tasks", "builtin", "--ids", "b001_softmax,b002_box_iou",
+                     "--model", f"openai:{served.url}", "--mode", "direct", "--out", str(out),
+                     *extra]) == 0
+        records, _ = load_samples(out / "samples.jsonl")
+        results = [s.result for r in records for s in r.steps
+                   if isinstance(s, ExecuteStep) and s.result]
+        assert results and {r.warm for r in results} == {name == "warm"}
+        seen[name] = {r.task_id: r.passed for r in records}
+    assert seen["warm"] == seen["cold"] == {"b001_softmax": True, "b002_box_iou": False}

@@ -523,6 +523,19 @@ def test_introspection_is_recorded_as_tampering(bwrap, name):
     assert result.reason.startswith("the candidate tampered with the test")
 
 
+@pytest.mark.parametrize("name", sorted(set(ATTACKS) - RACES) + [f"honest:{n}" for n in
+                                                                  sorted(HONEST)])
+def test_warm_and_cold_runs_give_the_same_verdict(bwrap, bwrap_cold, name):
+    """Each forgery and each honest answer, forked from the warm zygote and in a fresh
+    interpreter: the same status, the same checks, the same evidence."""
+    body = HONEST[name.split(":", 1)[1]] if name.startswith("honest:") else ATTACKS[name]
+    warm, cold = bwrap.run(_program(body)), bwrap_cold.run(_program(body))
+    assert warm.warm and not cold.warm
+    assert (warm.status, [c.state for c in warm.checks]) == (
+        cold.status, [c.state for c in cold.checks]), (warm.reason, cold.reason)
+    assert [(t.event, t.line) for t in warm.tamper] == [(t.event, t.line) for t in cold.tamper]
+
+
 def test_tamper_evidence_names_the_line(bwrap):
     result = bwrap.run(_program(ATTACKS["getframe-locals"]))
     evidence = result.tamper[0]

@@ -11,17 +11,21 @@ from aicoder.tasks import load_builtin, reference_program
 from sandbox import Limits, SandboxUnavailable, get_sandbox
 
 
+def run_both(tasks, first, second, limits: Limits = Limits(wall_s=120)) -> list[tuple]:
+    """Each task's reference run on both sandboxes: ``[(task, first's, second's)]``."""
+    def both(task):
+        program = reference_program(task)
+        return task, first.run(program, limits), second.run(program, limits)
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(both, tasks))
+
+
 def disagreements(tasks, first, second, limits: Limits = Limits(wall_s=120)) -> list[dict]:
     """Run each task's reference on both backends; the tasks whose status or per-check
     verdicts differ."""
-    def both(task):
-        program = reference_program(task)
-        return first.run(program, limits), second.run(program, limits)
-
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(both, tasks))
     out = []
-    for task, (a, b) in zip(tasks, results, strict=True):
+    for task, a, b in run_both(tasks, first, second, limits):
         if a.status != b.status or [c.passed for c in a.checks] != [c.passed for c in b.checks]:
             out.append({"task_id": task.task_id, first.name: (a.status.value, a.reason),
                         second.name: (b.status.value, b.reason)})

@@ -138,7 +138,7 @@ def test_stop_kills_the_sandbox_run_at_once(builtin, bwrap):
                       "    while True:\n        time.sleep(0.01)\n```")
 
     def sandboxed() -> int:
-        """Sandbox processes started by this test's process (not other tests' or runs')."""
+        """Sandbox run processes started by this test's process (not other tests' or runs')."""
         out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,args="], capture_output=True,
                              text=True).stdout
         parent, args = {}, {}
@@ -151,7 +151,13 @@ def test_stop_kills_the_sandbox_run_at_once(builtin, bwrap):
             new = {p for p, pp in parent.items() if pp in mine} - mine
             changed = bool(new)
             mine |= new
-        return sum("harness" in args[p] for p in mine if p != os.getpid())
+        def zygote_python(p: int) -> bool:  # the zygote, or a launcher or program forked off it
+            return "zygote.py" in args.get(p, "") and "bwrap" not in args[p].split()[0]
+
+        # a cold run's harness; or a warm run's launcher and program, children of the zygote
+        return sum(("harness" in args[p] and "zygote.py" not in args[p])
+                   or (zygote_python(p) and zygote_python(parent.get(p, 0)))
+                   for p in mine if p != os.getpid())
 
     def running_the_checks(update) -> bool:
         return any((m.get("metadata") or {}).get("status") == "pending"

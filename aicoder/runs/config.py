@@ -14,8 +14,8 @@ FORMAT_VERSION = 1
 
 #: config keys that do not change results: a resume may differ in them (and takes the new
 #: values).
-VOLATILE_KEYS = frozenset({"created", "versions", "git_commit", "workers", "concurrency",
-                           "command", "resumed", "format_version"})
+VOLATILE_KEYS = frozenset({"created", "versions", "git_commit", "workers", "executor",
+                           "concurrency", "command", "resumed", "format_version"})
 
 
 class Filters(BaseModel):
@@ -62,6 +62,7 @@ class RunConfig(BaseModel):
     env: str = ""
     env_packages: dict[str, str] = Field(default_factory=dict)
     workers: int | None = None
+    executor: str | None = Field(default=None, description="local, ray or ray://HEAD:PORT")
     # the model and how it was used (run)
     model: str = ""
     mode: str = Field(default="", description="direct, codergen, react; 'score' for score")

@@ -24,7 +24,8 @@ def summary_markdown(result: ExecutionResult) -> str:
     lines = [
         f"### {icon} {result.status.value.upper()} — {passed}/{len(result.checks)} checks passed",
         f"{result.reason}",
-        f"*{result.duration_s:.2f} s in the `{result.backend}` sandbox{memory}*",
+        f"*{result.duration_s:.2f} s in the `{result.backend}` sandbox"
+        f"{' (warm)' if result.warm else ''}{memory}*",
     ]
     if result.tamper:
         evidence = "\n".join(f"- **{t.event}** — {t.summary()}" for t in result.tamper[:5])

@@ -88,66 +88,71 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
 
     tasks, source_sha = select(args)
     env = resolve_env(args)
-    sandbox = make_sandbox(args, env)
-    limits = Limits(wall_s=args.timeout, cpu_s=int(args.timeout * 2))
-    rows: list[dict] = []
-    cache = hub_cache()
-    to_run = []
-    for task in tasks:
-        missing = [] if args.run_all else missing_refs(task, cache)
-        if missing:
-            rows.append({"task_id": task.task_id, "domain": task.domain,
-                         "framework": task.framework, "status": SampleStatus.SKIPPED,
-                         "category": "skipped: Hub repository not cached",
-                         "missing": [str(r) for r in missing], "checks": 0,
-                         "checks_executed": 0, "duration_s": 0.0,
-                         "reason": "not in the cache: " + ", ".join(str(r) for r in missing)})
-        else:
-            to_run.append(task)
-    start = time.monotonic()
-    from tqdm import tqdm
-
-    with ThreadPoolExecutor(max(args.workers, 1)) as pool:
-        futures = {pool.submit(sandbox.run, reference_program(t), limits): t for t in to_run}
-        with tqdm(total=len(to_run), unit="task", desc="references") as bar:
-            for future in as_completed(futures):
-                task, result = futures[future], future.result()
+    sandbox = make_sandbox(args, env, tasks)
+    try:
+        limits = Limits(wall_s=args.timeout, cpu_s=int(args.timeout * 2))
+        rows: list[dict] = []
+        cache = hub_cache()
+        to_run = []
+        for task in tasks:
+            missing = [] if args.run_all else missing_refs(task, cache)
+            if missing:
                 rows.append({"task_id": task.task_id, "domain": task.domain,
-                             "framework": task.framework, "status": SampleStatus.of(result),
-                             "category": explain(result), "checks": len(result.checks),
-                             "checks_executed": result.checks_executed,
-                             "duration_s": result.duration_s, "reason": result.reason})
-                bar.update()
-                bar.set_postfix(passed=sum(r["status"] is SampleStatus.PASSED for r in rows))
-    rows.sort(key=lambda r: r["task_id"])
-    statuses = Counter(r["status"] for r in rows)
-    categories = Counter(r["category"] for r in rows)
-    print(f"{len(rows)} references: {len(to_run)} run in {time.monotonic() - start:.0f} s "
-          f"({sandbox.name} sandbox, env {env.name}), {len(rows) - len(to_run)} skipped")
-    for status, n in statuses.most_common():
-        print(f"  {status.value:8} {n}")
-    failing = [(c, n) for c, n in categories.most_common() if c != SampleStatus.PASSED.value]
-    if failing:
-        print("why the others did not pass:")
-        for category, n in failing:
-            print(f"  {n:4}  {category}")
-    vacuous = [r["task_id"] for r in rows if r["status"] is SampleStatus.VACUOUS]
-    if vacuous:
-        print(f"vacuous references (excluded): {', '.join(vacuous)}")
-    excluded = exclusions_from_rows(rows)
-    target = Path(args.exclusions) if args.exclusions else exclusions_path(source_sha, env.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"tasks": args.tasks, "source_sha256": source_sha,
-                                  "env": env.name, "created": now(), "excluded": excluded},
-                                 indent=1))
-    print(f"exclusion list ({len(excluded)} tasks; run, score and report honour it): {target}")
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"tasks": args.tasks, "sandbox": sandbox.name,
-                                   "env": env.name,
-                                   "statuses": {k.value: n for k, n in statuses.items()},
-                                   "categories": dict(categories.most_common()),
-                                   "rows": rows}, indent=1))
-        print(f"report: {out}")
-    return 0
+                             "framework": task.framework, "status": SampleStatus.SKIPPED,
+                             "category": "skipped: Hub repository not cached",
+                             "missing": [str(r) for r in missing], "checks": 0,
+                             "checks_executed": 0, "duration_s": 0.0,
+                             "reason": "not in the cache: " + ", ".join(str(r) for r in missing)})
+            else:
+                to_run.append(task)
+        start = time.monotonic()
+        from tqdm import tqdm
+
+        with ThreadPoolExecutor(max(args.workers, 1)) as pool:
+            futures = {pool.submit(sandbox.run, reference_program(t), limits): t for t in to_run}
+            with tqdm(total=len(to_run), unit="task", desc="references") as bar:
+                for future in as_completed(futures):
+                    task, result = futures[future], future.result()
+                    rows.append({"task_id": task.task_id, "domain": task.domain,
+                                 "framework": task.framework, "status": SampleStatus.of(result),
+                                 "category": explain(result), "checks": len(result.checks),
+                                 "checks_executed": result.checks_executed,
+                                 "duration_s": result.duration_s, "reason": result.reason})
+                    bar.update()
+                    bar.set_postfix(passed=sum(r["status"] is SampleStatus.PASSED for r in rows))
+        rows.sort(key=lambda r: r["task_id"])
+        statuses = Counter(r["status"] for r in rows)
+        categories = Counter(r["category"] for r in rows)
+        print(f"{len(rows)} references: {len(to_run)} run in {time.monotonic() - start:.0f} s "
+              f"({sandbox.name} sandbox, env {env.name}), {len(rows) - len(to_run)} skipped")
+        for status, n in statuses.most_common():
+            print(f"  {status.value:8} {n}")
+        failing = [(c, n) for c, n in categories.most_common() if c != SampleStatus.PASSED.value]
+        if failing:
+            print("why the others did not pass:")
+            for category, n in failing:
+                print(f"  {n:4}  {category}")
+        vacuous = [r["task_id"] for r in rows if r["status"] is SampleStatus.VACUOUS]
+        if vacuous:
+            print(f"vacuous references (excluded): {', '.join(vacuous)}")
+        excluded = exclusions_from_rows(rows)
+        target = Path(args.exclusions) if args.exclusions else exclusions_path(source_sha, env.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"tasks": args.tasks, "source_sha256": source_sha,
+                                      "env": env.name, "created": now(), "excluded": excluded},
+                                     indent=1))
+        print(f"exclusion list ({len(excluded)} tasks; run, score and report honour it): {target}")
+        if args.out:
+            out = Path(args.out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps({"tasks": args.tasks, "sandbox": sandbox.name,
+                                       "env": env.name,
+                                       "statuses": {k.value: n for k, n in statuses.items()},
+                                       "categories": dict(categories.most_common()),
+                                       "rows": rows}, indent=1))
+            print(f"report: {out}")
+        return 0
+    finally:
+        close = getattr(sandbox, "close", None)
+        if close is not None:
+            close()  # the warm zygote, if one runs

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from aicoder.tasks import Task, load_tasks
-from sandbox import Sandbox
+from sandbox import Sandbox, SandboxUnavailable
 
 __all__ = ["add_exec_options", "add_pipeline_parser", "add_run_dir_options", "add_task_options", "base_config", "make_sandbox", "resolve_env",
            "select", "select_tasks", "skip_reasons"]
@@ -33,6 +34,15 @@ def add_exec_options(parser: argparse.ArgumentParser, *, workers: int = 2,
                         help=f"sandbox executions at once ({workers})")
     parser.add_argument("--timeout", type=float, default=timeout,
                         help=f"seconds per execution ({timeout:g})")
+    parser.add_argument("--executor", default="local", metavar="WHERE",
+                        help="where executions run: local (this machine's --workers), ray "
+                        "(Ray actors, one CPU each, --workers of them, on the cluster "
+                        "RAY_ADDRESS names or a new local one), or ray://HEAD:10001 (Ray "
+                        "Client); Ray comes from `pip install -r requirements-scale.txt`")
+    parser.add_argument("--cold", action="store_true",
+                        help="start a fresh interpreter for every execution instead of forking "
+                        "one from a warm zygote that has imported the tasks' libraries (the "
+                        "same as AICODER_WARM=0)")
 
 
 def add_pipeline_parser(sub, name: str, help_: str, doc: str) -> argparse.ArgumentParser:
@@ -95,12 +105,34 @@ def resolve_env(args: argparse.Namespace):
     return resolve(name)
 
 
-def make_sandbox(args: argparse.Namespace, env) -> Sandbox:
+def make_sandbox(args: argparse.Namespace, env, tasks: Sequence[Task] = ()) -> Sandbox:
     """The sandbox that runs candidates with the environment's interpreter: for docker, the
-    environment's image when `env docker-build` made one, else its venv mounted read-only."""
+    environment's image when `env docker-build` made one, else its venv mounted read-only.
+    A local backend runs warm unless ``--cold``, its zygote preloading what ``tasks`` import."""
+    sandbox = _make_sandbox(args, env)
+    preload = getattr(sandbox, "preload", None)
+    if preload is not None and tasks:
+        from sandbox.warm import preload_for_tasks
+
+        preload(preload_for_tasks(tasks))
+    return sandbox
+
+
+def _make_sandbox(args: argparse.Namespace, env) -> Sandbox:
     from sandbox import get_sandbox
+    from sandbox.cluster import parse_executor
 
     name = (args.sandbox or "").strip().lower() or None
+    warm = False if getattr(args, "cold", False) else None
+    executor = parse_executor(getattr(args, "executor", None))
+    if executor is not None:
+        from sandbox.cluster import RaySandbox
+
+        if name == "docker":
+            raise SandboxUnavailable("--executor ray runs bwrap or landlock on its nodes, "
+                                     "not docker")
+        return RaySandbox(executor, actors=args.workers, backend=name, python=env.python,
+                          warm=warm)
     if name == "docker" and env.name != "app":
         from eval.envs import image_tag, requirements_file
 
@@ -114,7 +146,7 @@ def make_sandbox(args: argparse.Namespace, env) -> Sandbox:
                 return get_sandbox("docker", image=tag)
             except Exception:  # no such image (or no engine: the sandbox says so below)
                 pass
-    return get_sandbox(args.sandbox, python=env.python)
+    return get_sandbox(args.sandbox, python=env.python, warm=warm)
 
 
 def skip_reasons(tasks: list[Task], source_sha: str, env_name: str, *,
@@ -160,4 +192,5 @@ def base_config(args: argparse.Namespace, tasks: list[Task], source_sha: str, en
         "env": env.name, "env_packages": env.describe()["key_packages"],
         "versions": {"app": app_versions(), "env": env.packages},
         "git_commit": git_commit(), "created": now(), "workers": args.workers,
+        "executor": getattr(args, "executor", None) or "local",
     }

@@ -5,6 +5,7 @@ the verdict in ``sandbox.backends.verdict``."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
@@ -12,14 +13,16 @@ import subprocess
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sandbox.backends.verdict import Outcome, request, verdict
-from sandbox.capture import EventStream, HeadTail, pump
+from sandbox.capture import EventStream, HeadTail, pump, wait_end
 from sandbox.types import ExecutionResult, Limits, Program
 
-__all__ = ["Launch", "LocalSandbox", "SandboxBackend"]
+log = logging.getLogger("sandbox")
+
+__all__ = ["Launch", "LocalSandbox", "SandboxBackend", "WarmLaunch"]
 
 
 @dataclass
@@ -31,6 +34,18 @@ class Launch:
     cwd: str | None = None
     cleanup: Callable[[], None] | None = None  # called after the run, whatever happened
     limits: Limits | None = None  # the limits the harness applies, where they differ
+
+
+@dataclass
+class WarmLaunch:
+    """How a local backend starts its zygote (``sandbox/warm.py``), and what each run adds."""
+
+    argv: list[str]  #: the last element is a placeholder for the zygote's spec
+    spec: dict  #: the zygote's spec (``sandbox/zygote.py``)
+    env: dict[str, str] | None = None
+    cwd: str | None = None
+    cleanup: Callable[[], None] | None = None  # called once the zygote has stopped
+    after_run: Callable[[int], None] | None = None  # called with each run's launcher pid
 
 
 class SandboxBackend(ABC):
@@ -53,27 +68,135 @@ class SandboxBackend(ABC):
 
 
 class LocalSandbox(SandboxBackend):
-    """A backend that starts the harness as a local child process (bubblewrap, plain)."""
+    """A backend that starts the harness as a local child process (bubblewrap, plain).
 
-    def __init__(self, python: str | None = None) -> None:
+    A backend that can (``_warm_launch``) runs programs warm: in a child forked from a zygote
+    that has imported the preload list (``sandbox/warm.py``), started on the first run. A
+    zygote that dies or wedges is replaced, and the run it was serving runs cold, once.
+    ``warm=False`` (or ``AICODER_WARM=0``) runs every program cold.
+    """
+
+    def __init__(self, python: str | None = None, *, warm: bool | None = None,
+                 preload: Iterable[str] | None = None) -> None:
         import sys
 
+        from sandbox.warm import warm_enabled
+
         self.python = python or sys.executable
+        self.warm = warm_enabled() if warm is None else bool(warm)
+        self._preload = list(preload or [])
+        self._zygote = None
+        self._warm_off: str | None = None  # why this backend runs cold, once it must
+        self._zygote_lock = threading.Lock()
 
     @abstractmethod
     def _command(self, limits: Limits) -> Launch:
         """How to start the harness for one run."""
 
+    def _warm_launch(self, preload: list[str]) -> WarmLaunch | None:
+        """How to start this backend's zygote; None where it has no warm path."""
+        return None
+
+    def _warm_request(self, limits: Limits) -> tuple[dict, Limits]:
+        """One warm run's request to the zygote (limits, max_processes, uid), and the limits
+        the harness applies."""
+        return {"limits": limits.model_dump(), "max_processes": limits.processes,
+                "uid": None}, limits
+
+    # -- the warm path
+
+    def preload(self, modules: Iterable[str]) -> None:
+        """Add modules for the zygote to import (what the tasks about to run import); a zygote
+        already running without them is replaced at the next run."""
+        new = [m for m in modules if m not in self._preload]
+        if not new:
+            return
+        with self._zygote_lock:
+            self._preload += new
+            zygote = self._zygote
+            if zygote is not None and not set(new) <= set(zygote.preload):
+                self._zygote = None
+                self._stop_zygote(zygote)
+
+    def zygote(self):
+        """The running zygote, started now if need be; None when this backend runs cold."""
+        if not self.warm or self._warm_off is not None:
+            return None
+        with self._zygote_lock:
+            if self._zygote is not None and self._zygote.alive:
+                return self._zygote
+            if self._zygote is not None:
+                self._stop_zygote(self._zygote)
+                self._zygote = None
+            from sandbox.warm import Zygote, ZygoteFailed, preload_list
+
+            launch = self._warm_launch(preload_list(self._preload))
+            if launch is None:
+                self._warm_off = "no warm path"
+                return None
+            try:
+                self._zygote = Zygote(launch.argv, launch.spec, launch.env, launch.cwd,
+                                      name=f"{self.name} zygote", cleanup=launch.cleanup,
+                                      after_run=launch.after_run)
+            except ZygoteFailed as exc:
+                self._warm_off = str(exc)
+                log.warning("sandbox: %s; %s runs cold from now on", exc, self.name)
+                return None
+            return self._zygote
+
+    def _stop_zygote(self, zygote) -> None:
+        zygote.close()
+
+    def close(self) -> None:
+        """Stop the zygote, if one runs (it also stops when this process ends)."""
+        with self._zygote_lock:
+            zygote, self._zygote = self._zygote, None
+        if zygote is not None:
+            self._stop_zygote(zygote)
+
+    def _run_warm(self, zygote, program: Program, limits: Limits,
+                  cancel: threading.Event) -> ExecutionResult:
+        nonce = secrets.token_hex(16)
+        start = time.monotonic()
+        message, inner = self._warm_request(limits)
+        # a child starts with the zygote's private data (the preloaded libraries'), which
+        # RLIMIT_DATA counts: the memory limit is what the program may add to it
+        inherited = -(-int(zygote.info.get("data_kb", 0)) // 1024)
+        if inherited:
+            inner = inner.model_copy(update={"memory_mb": inner.memory_mb + inherited})
+            message = {**message, "limits": {**message["limits"], "memory_mb": inner.memory_mb}}
+        outcome = zygote.run(request(program, inner, nonce, harden=self.harden), nonce, limits,
+                             message, cancel)
+        outcome.duration_s = time.monotonic() - start
+        return verdict(outcome, limits, self.name, warm=True)
+
     def run(self, program: Program, limits: Limits | None = None,
             cancel: threading.Event | None = None) -> ExecutionResult:
         limits = limits or Limits()
+        cancel = cancel or threading.Event()
+        zygote = self.zygote()
+        if zygote is not None:
+            from sandbox.warm import ZygoteFailed
+
+            try:
+                return self._run_warm(zygote, program, limits, cancel)
+            except ZygoteFailed as exc:
+                log.warning("sandbox: %s; replacing it, and this run goes cold", exc)
+                with self._zygote_lock:
+                    if self._zygote is zygote:
+                        self._zygote = None
+                self._stop_zygote(zygote)
+        return self._run_cold(program, limits, cancel)
+
+    def _run_cold(self, program: Program, limits: Limits,
+                  cancel: threading.Event) -> ExecutionResult:
         nonce = secrets.token_hex(16)
         start = time.monotonic()
         launch = self._command(limits)
         try:
             outcome = self._spawn(launch, request(program, launch.limits or limits, nonce,
                                                   harden=self.harden),
-                                  nonce, limits, cancel or threading.Event())
+                                  nonce, limits, cancel)
         finally:
             if launch.cleanup is not None:
                 launch.cleanup()
@@ -97,15 +220,7 @@ class LocalSandbox(SandboxBackend):
         # wakes the moment the child ends.
         ended = threading.Event()
         threading.Thread(target=lambda: (proc.wait(), ended.set()), daemon=True).start()
-        timed_out = cancelled = False
-        deadline = time.monotonic() + limits.wall_s
-        while not ended.wait(timeout=max(min(deadline - time.monotonic(), 0.05), 0)):
-            if cancel.is_set():
-                cancelled = True
-                break
-            if time.monotonic() >= deadline:
-                timed_out = True
-                break
+        timed_out, cancelled = wait_end(ended, cancel, limits.wall_s)
         # Whatever the program left behind (forked children, threads) goes with it.
         self._kill(proc)
         for reader in readers:

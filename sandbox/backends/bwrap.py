@@ -11,20 +11,26 @@ own uid. The environment is built from scratch (see ``base_env``).
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import subprocess
 import threading
 from pathlib import Path
 
-from sandbox.backends.base import Launch, LocalSandbox
+from sandbox import confine
+from sandbox.backends.base import Launch, LocalSandbox, WarmLaunch
 from sandbox.backends.environment import base_env, resolve_interpreter
 from sandbox.backends.paths import (
+    CONFINED_FILES,
     HARNESS,
     HARNESS_INSIDE,
     HF_INSIDE,
+    INSIDE,
     SECRET_ETC_DIRS,
     SECRET_ETC_FILES,
+    SYSTEM_DIRS,
+    WARM_FILES,
     check_cache_readable,
     hf_cache_dir,
 )
@@ -32,6 +38,10 @@ from sandbox.errors import SandboxUnavailable
 from sandbox.types import Limits
 
 __all__ = ["BwrapSandbox"]
+
+log = logging.getLogger("sandbox")
+#: the size of the /tmp that every warm run of one zygote shares
+WARM_TMP_MB = 4096
 
 
 _uid_lock = threading.Lock()
@@ -52,8 +62,9 @@ class BwrapSandbox(LocalSandbox):
     name = "bwrap"
 
     def __init__(self, python: str | None = None, *, hf_cache: str | Path | bool | None = True,
-                 bwrap: str | None = None) -> None:
-        super().__init__(python)
+                 bwrap: str | None = None, warm: bool | None = None,
+                 preload: list[str] | None = None) -> None:
+        super().__init__(python, warm=warm, preload=preload)
         self.bwrap = bwrap or shutil.which("bwrap")
         if not self.bwrap:
             raise SandboxUnavailable(
@@ -85,11 +96,19 @@ class BwrapSandbox(LocalSandbox):
                 "user namespaces run as root, or use the docker backend")
         self.interpreter.check(proc.stdout, self.name)
 
-    def _command(self, limits: Limits, probe: bool = False) -> Launch:
+    def _namespace(self, tmp_bytes: int, binds: list[tuple[str, str]], env: dict[str, str],
+                   root_caps: list[str] | None = None) -> list[str]:
+        """bubblewrap's arguments up to ``--``: the namespaces and the file system view."""
         args = [self.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         if not self.root:
             args += ["--unshare-user"]
+        elif root_caps is not None:
+            # the zygote as root: only what it needs to give each run a uid of its own and to
+            # kill that run's processes
+            args += ["--cap-drop", "ALL"]
+            for cap in root_caps:
+                args += ["--cap-add", cap]
         args += ["--ro-bind", "/usr", "/usr"]
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             host = Path("/") / name
@@ -105,10 +124,9 @@ class BwrapSandbox(LocalSandbox):
             if (Path("/etc") / rel).is_dir():
                 args += ["--tmpfs", f"/etc/{rel}"]
         args += ["--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+                 "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
         made: set[str] = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
-        binds = [(p, p) for p in self.interpreter.paths]
-        binds.append((str(HARNESS), HARNESS_INSIDE))
+        binds = [(p, p) for p in self.interpreter.paths] + binds
         if self.hf_cache is not None:
             binds.append((str(self.hf_cache), HF_INSIDE))
         for src, dest in binds:
@@ -121,10 +139,15 @@ class BwrapSandbox(LocalSandbox):
             args += ["--ro-bind", src, dest]
             made.add(dest)
         args += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
-        env = base_env(HF_INSIDE if self.hf_cache is not None else None)
         for key, value in env.items():
             args += ["--setenv", key, value]
         args.append("--")
+        return args
+
+    def _command(self, limits: Limits, probe: bool = False) -> Launch:
+        env = base_env(HF_INSIDE if self.hf_cache is not None else None)
+        args = self._namespace(limits.tmp_mb * 1024 * 1024, [(str(HARNESS), HARNESS_INSIDE)],
+                               env)
         if self.root:
             uid = str(_next_uid())
             args += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
@@ -135,3 +158,43 @@ class BwrapSandbox(LocalSandbox):
         else:
             args += [python, "-I", "-u", HARNESS_INSIDE]
         return Launch(args, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+
+    # -- warm: a zygote inside one bubblewrap sandbox, each run a confined child of it
+
+    def _warm_launch(self, preload: list[str]) -> WarmLaunch | None:
+        abi = confine.landlock_abi()
+        if abi < confine.MIN_ABI:
+            # siblings in one namespace are kept apart by each child's own Landlock domain
+            log.warning("sandbox: bwrap runs cold: warm children need Landlock ABI %d to be "
+                        "kept apart from each other (this kernel: %d)", confine.MIN_ABI, abi)
+            return None
+        home = "/tmp/.aicoder-zygote"
+        env = base_env(HF_INSIDE if self.hf_cache is not None else None)
+        env.update(HOME=home, TMPDIR=home, HF_HOME=f"{home}/hf-home")
+        binds = [(str(path), f"{INSIDE}/{path.name}") for path in WARM_FILES]
+        # every warm run shares this /tmp (each writes only its own directory in it)
+        args = self._namespace(WARM_TMP_MB * 1024 * 1024, binds, env,
+                               root_caps=["CAP_SETUID", "CAP_SETGID", "CAP_KILL"])
+        args += [self.interpreter.executable, "-I", "-u", f"{INSIDE}/zygote.py", "{}"]
+        read_only = [p for p in SYSTEM_DIRS if os.path.exists(p)]
+        read_only += confine.allowed_except("/etc", [*SECRET_ETC_FILES, *SECRET_ETC_DIRS])
+        read_only += [*self.interpreter.paths, INSIDE]
+        if self.hf_cache is not None:
+            read_only.append(HF_INSIDE)
+        # parent None: in its own PID namespace the zygote cannot see us (bubblewrap's
+        # --die-with-parent ends it with us instead)
+        spec = {"preload": preload, "runs_root": "/tmp", "home": home, "env": env,
+                "harness": HARNESS_INSIDE, "parent": None,
+                "confine": {"read_only": read_only, "files": CONFINED_FILES, "abi": abi}}
+        return WarmLaunch(args, spec, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+
+    def _warm_request(self, limits: Limits) -> tuple[dict, Limits]:
+        if self.root:  # a uid of the run's own: RLIMIT_NPROC counts only its processes
+            return {"limits": limits.model_dump(), "max_processes": limits.processes,
+                    "uid": _next_uid()}, limits
+        # one uid for the zygote and every run (a user namespace maps ours): the run's share
+        # goes on top of what the uid runs now, as in the landlock backend
+        inner = limits.model_copy(
+            update={"processes": confine.uid_tasks(os.getuid()) + limits.processes})
+        return {"limits": inner.model_dump(), "max_processes": limits.processes,
+                "uid": None}, inner

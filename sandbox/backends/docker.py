@@ -74,12 +74,14 @@ def _base_image_tar() -> bytes:
 
 
 class DockerSandbox(SandboxBackend):
-    """Run the harness in a fresh container per run."""
+    """Run the harness in a fresh container per run (there is no warm path: ``warm`` and
+    ``preload`` are accepted, as every backend takes them, and have no effect)."""
 
     name = "docker"
 
     def __init__(self, python: str | None = None, *, image: str | None = None,
-                 hf_cache: str | Path | bool | None = True, client=None) -> None:
+                 hf_cache: str | Path | bool | None = True, client=None,
+                 warm: bool | None = None, preload: list[str] | None = None) -> None:
         try:
             import docker
         except ImportError as exc:  # pragma: no cover - docker is in requirements.txt

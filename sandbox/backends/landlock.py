@@ -29,30 +29,23 @@ import tempfile
 from pathlib import Path
 
 from sandbox import confine
-from sandbox.backends.base import Launch, LocalSandbox
+from sandbox.backends.base import Launch, LocalSandbox, WarmLaunch
 from sandbox.backends.environment import base_env, resolve_interpreter
-from sandbox.backends.paths import HARNESS, SECRET_ETC_DIRS, SECRET_ETC_FILES, hf_cache_dir
+from sandbox.backends.paths import (
+    CONFINED_FILES,
+    HARNESS,
+    SECRET_ETC_DIRS,
+    SECRET_ETC_FILES,
+    SYSTEM_DIRS,
+    WARM_FILES,
+    hf_cache_dir,
+)
 from sandbox.errors import SandboxUnavailable
 from sandbox.types import Limits
 
 __all__ = ["LandlockSandbox"]
 
 CONFINE = Path(confine.__file__).resolve()
-
-# Files outside the read-only trees that Python and its libraries read (or write, /dev/null).
-_FILES = {
-    "/dev/null": ["READ_FILE", "WRITE_FILE"],
-    "/dev/zero": ["READ_FILE"],
-    "/dev/urandom": ["READ_FILE"],
-    "/dev/random": ["READ_FILE"],
-    "/proc/cpuinfo": ["READ_FILE"],
-    "/proc/meminfo": ["READ_FILE"],
-    "/proc/stat": ["READ_FILE"],
-    "/sys/devices/system/cpu": ["READ_FILE", "READ_DIR"],
-    "/sys/fs/cgroup/cpu.max": ["READ_FILE"],
-}
-_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-
 
 class LandlockSandbox(LocalSandbox):
     """Confine the harness with Landlock, seccomp and rlimits under our own uid.
@@ -63,9 +56,9 @@ class LandlockSandbox(LocalSandbox):
 
     name = "landlock"
 
-    def __init__(self, python: str | None = None, *, hf_cache: str | Path | bool | None = True
-                 ) -> None:
-        super().__init__(python)
+    def __init__(self, python: str | None = None, *, hf_cache: str | Path | bool | None = True,
+                 warm: bool | None = None, preload: list[str] | None = None) -> None:
+        super().__init__(python, warm=warm, preload=preload)
         abi = confine.landlock_abi()
         if abi < confine.MIN_ABI:
             have = f"ABI {abi}" if abi else "no Landlock"
@@ -80,7 +73,7 @@ class LandlockSandbox(LocalSandbox):
             self.hf_cache = Path(hf_cache) if hf_cache else None
         self.interpreter = resolve_interpreter(self.python)
         secrets = [*SECRET_ETC_FILES, *SECRET_ETC_DIRS]
-        read_only = [p for p in _SYSTEM if os.path.exists(p)] + confine.allowed_except(
+        read_only = [p for p in SYSTEM_DIRS if os.path.exists(p)] + confine.allowed_except(
             "/etc", secrets)
         read_only += list(self.interpreter.paths)
         if self.hf_cache is not None:
@@ -114,7 +107,7 @@ class LandlockSandbox(LocalSandbox):
         inner = limits if os.getuid() == 0 else limits.model_copy(
             update={"processes": confine.uid_tasks(os.getuid()) + limits.processes})
         spec = {"workdir": workdir, "read_only": self.read_only,
-                "files": {**_FILES, str(HARNESS): ["READ_FILE"]}, "abi": self.abi,
+                "files": {**CONFINED_FILES, str(HARNESS): ["READ_FILE"]}, "abi": self.abi,
                 "argv": argv, "env": env, "limits": inner.model_dump(), "parent": os.getpid(),
                 "max_processes": limits.processes}
         return Launch([sys.executable, "-I", str(CONFINE), json.dumps(spec)],
@@ -135,3 +128,34 @@ class LandlockSandbox(LocalSandbox):
         super()._kill(proc)
         if os.geteuid() == 0:
             confine.kill_cgroup(confine.run_cgroup(proc.pid))
+
+    # -- warm: a zygote under our uid, each run a child that confines itself as above
+
+    def _warm_launch(self, preload: list[str]) -> WarmLaunch | None:
+        root = tempfile.mkdtemp(prefix="aicoder-warm-")
+        home = os.path.join(root, ".zygote")
+        env = base_env(str(self.hf_cache) if self.hf_cache is not None else None)
+        env.update(HOME=home, TMPDIR=home, HF_HOME=os.path.join(home, "hf-home"))
+        zygote = str(WARM_FILES[0])
+        spec = {"preload": preload, "runs_root": root, "home": home, "env": env,
+                "harness": str(HARNESS),
+                "confine": {"read_only": self.read_only,
+                            "files": {**CONFINED_FILES, **{str(p): ["READ_FILE"]
+                                                           for p in WARM_FILES}},
+                            "abi": self.abi}}
+        argv = [self.interpreter.executable, "-I", "-u", zygote, "{}"]
+        after = None
+        if os.geteuid() == 0:
+            # as after a cold run: whatever a fork bomb left in the run's pids cgroup
+            def after(pid: int | None) -> None:
+                if pid is not None:
+                    confine.kill_cgroup(confine.run_cgroup(pid))
+        return WarmLaunch(argv, spec, {"PATH": "/usr/bin:/bin"}, root,
+                          cleanup=lambda: shutil.rmtree(root, ignore_errors=True),
+                          after_run=after)
+
+    def _warm_request(self, limits: Limits) -> tuple[dict, Limits]:
+        inner = limits if os.getuid() == 0 else limits.model_copy(
+            update={"processes": confine.uid_tasks(os.getuid()) + limits.processes})
+        return {"limits": inner.model_dump(), "max_processes": limits.processes,
+                "uid": None}, inner

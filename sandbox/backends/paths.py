@@ -8,11 +8,33 @@ from pathlib import Path
 
 from sandbox.errors import SandboxUnavailable
 
-__all__ = ["HARNESS", "HARNESS_INSIDE", "HF_INSIDE", "SECRET_ETC_DIRS", "SECRET_ETC_FILES",
-           "check_cache_readable", "hf_cache_dir"]
+__all__ = ["CONFINED_FILES", "HARNESS", "HARNESS_INSIDE", "HF_INSIDE", "INSIDE", "SECRET_ETC_DIRS",
+           "SECRET_ETC_FILES", "SYSTEM_DIRS", "WARM_FILES", "check_cache_readable",
+           "hf_cache_dir"]
 
-HARNESS = Path(__file__).resolve().parent.parent / "harness.py"
-HARNESS_INSIDE = "/opt/aicoder/harness.py"  # where isolated backends mount it
+_PACKAGE = Path(__file__).resolve().parent.parent
+HARNESS = _PACKAGE / "harness.py"
+INSIDE = "/opt/aicoder"  # where isolated backends mount the files they run
+HARNESS_INSIDE = f"{INSIDE}/harness.py"
+#: what a warm zygote runs, all standard library only: the zygote, the confinement each child
+#: applies, and the harness
+WARM_FILES = (_PACKAGE / "zygote.py", _PACKAGE / "confine.py", HARNESS)
+
+#: the read-only system trees a confined program may read and execute
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+#: files outside those trees that Python and its libraries read (or write, /dev/null), and
+#: the Landlock rights a confined program has on each
+CONFINED_FILES = {
+    "/dev/null": ["READ_FILE", "WRITE_FILE"],
+    "/dev/zero": ["READ_FILE"],
+    "/dev/urandom": ["READ_FILE"],
+    "/dev/random": ["READ_FILE"],
+    "/proc/cpuinfo": ["READ_FILE"],
+    "/proc/meminfo": ["READ_FILE"],
+    "/proc/stat": ["READ_FILE"],
+    "/sys/devices/system/cpu": ["READ_FILE", "READ_DIR"],
+    "/sys/fs/cgroup/cpu.max": ["READ_FILE"],
+}
 HF_INSIDE = "/opt/hf-cache"  # where isolated backends mount the HuggingFace cache
 
 # Files under /etc that a program has no business reading, masked with /dev/null.

@@ -24,8 +24,9 @@ __all__ = ["ProcessSandbox"]
 class ProcessSandbox(LocalSandbox):
     name = "process"
 
-    def __init__(self, python: str | None = None, *, hf_cache: bool = True) -> None:
-        super().__init__(python)
+    def __init__(self, python: str | None = None, *, hf_cache: bool = True,
+                 warm: bool | None = None, preload: list[str] | None = None) -> None:
+        super().__init__(python, warm=False, preload=preload)  # it has no warm path
         if os.geteuid() == 0:
             warnings.warn("the process sandbox runs programs as root with no isolation (and "
                           "root ignores the process limit): use it only for code you trust",

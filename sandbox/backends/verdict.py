@@ -71,7 +71,8 @@ def _tampers(events: list[dict]) -> list[Tamper]:
     return found[:20]
 
 
-def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
+def verdict(outcome: Outcome, limits: Limits, backend: str, *, warm: bool = False
+            ) -> ExecutionResult:
     """Turn the harness's events and the process's end into one ExecutionResult.
 
     Only a ``done`` event from the harness's own process can say passed/failed/vacuous/error;
@@ -167,7 +168,7 @@ def verdict(outcome: Outcome, limits: Limits, backend: str) -> ExecutionResult:
         stdout_bytes=outcome.stdout_bytes, stderr_bytes=outcome.stderr_bytes, traceback=tb,
         reason=reason, duration_s=round(outcome.duration_s, 4),
         peak_memory_mb=round(peak / 1024, 1) if isinstance(peak, (int, float)) and peak else None,
-        exit_code=outcome.exit_code, backend=backend, tamper=tamper,
+        exit_code=outcome.exit_code, backend=backend, tamper=tamper, warm=warm,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eval.commands import check_gt, env, prefetch, report, run, score, tasks
+from eval.commands import audit, check_gt, env, prefetch, report, run, score, tasks
 
 __all__ = ["build_parser", "main"]
 
@@ -17,6 +17,7 @@ EPILOG = """examples:
   python -m eval score --tasks records.jsonl --predictions preds.jsonl --out runs/theirs
   python -m eval report runs/qwen-direct runs/qwen-codergen
   python -m eval check-gt --tasks hub:vixuowis/AICoderEval
+  python -m eval audit --tasks builtin --out runs/audit-builtin
   python -m eval prefetch --tasks hub:vixuowis/AICoderEval --dry-run
   python -m eval env create
 """
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_parser(sub)
     report.add_parser(sub)
     check_gt.add_parser(sub)
+    audit.add_parser(sub)
     prefetch.add_parser(sub)
     env.add_parser(sub)
     return parser

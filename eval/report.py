@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from aicoder.runs import FORMAT_VERSION, Report, Run, SampleRecord, SampleStatus, read_run
-from aicoder.runs.report import Disagreement, Group, Intervals, TaskRow, TheirHarness
+from aicoder.runs.report import AuditNote, Disagreement, Group, Intervals, TaskRow, TheirHarness
 from eval.metrics import bootstrap_interval, mean, pass_at_k
 
 __all__ = ["Report", "build_report", "compare", "compare_plot", "load_run", "terminal_table",
@@ -85,6 +85,12 @@ def terminal_table(report: Report, name: str | None = None) -> str:
     if d.compat:
         row("authors' harness: pass", d.compat.sr_authors)
         row("verdicts agree", f"{d.compat.agree} of {d.compat.n}")
+    if d.audit is not None:
+        a = d.audit
+        row(f"weak tests (< {a.min_mutation_score:g})",
+            f"{len(a.weak)} excluded" if a.excluded else
+            f"{len(a.weak)} in; SR@All without them {a.sr_all_strong:.3f}"
+            if a.sr_all_strong is not None else f"{len(a.weak)} in")
     row("vacuous samples", d.n_vacuous)
     if d.n_tampered:
         row("tampered samples", d.n_tampered)
@@ -95,8 +101,38 @@ def terminal_table(report: Report, name: str | None = None) -> str:
     return out.getvalue()
 
 
-def build_report(run: Run) -> Report:
-    """Compute a run's report (pure: reads nothing but ``run``)."""
+def audit_note(run: Run, audit: str | Path | None = None, exclude_weak: bool = False,
+               min_score: float | None = None) -> AuditNote | None:
+    """The weak tasks of ``run`` by the audit at ``audit`` (moved to the run's skipped tasks
+    when ``exclude_weak``), or by the reasons check-gt's exclusion list gave (``check-gt
+    --exclude-weak``); None when neither says anything.
+
+    Raises:
+        AICoderError: no audit there, or an audit of other tasks.
+    """
+    from eval.commands.audit import WEAK_PREFIX, load_audit_for, weak_tasks
+
+    ids = {r.task_id for r in run.records} | set(run.skipped)
+    if audit is not None:
+        data = load_audit_for(audit, run.config.source_sha256)
+        floor = data.get("min_mutation_score", 0.6) if min_score is None else min_score
+        weak = {t: why for t, why in weak_tasks(data, floor).items() if t in ids}
+        if exclude_weak:
+            for task_id, why in weak.items():
+                run.skipped.setdefault(task_id, why)
+        return AuditNote(source=str(audit), min_mutation_score=floor, excluded=exclude_weak,
+                         weak=dict(sorted(weak.items())))
+    listed = {t: why for t, why in run.skipped.items() if why.startswith(WEAK_PREFIX)}
+    if not listed:
+        return None
+    floor = float(next(iter(listed.values()))[len(WEAK_PREFIX):].split(")", 1)[0])
+    return AuditNote(source="check-gt's exclusion list", min_mutation_score=floor,
+                     excluded=True, weak=dict(sorted(listed.items())))
+
+
+def build_report(run: Run, audit: AuditNote | None = None) -> Report:
+    """Compute a run's report (pure: reads nothing but ``run``; ``audit`` is noted, and
+    when it does not exclude the weak tasks SR@All is also given without them)."""
     cfg = run.config
     by_task: dict[str, list[SampleRecord]] = defaultdict(list)
     for rec in run.records:
@@ -145,6 +181,10 @@ def build_report(run: Run) -> Report:
             samples_any_passed=sum(r.any_passed for r in by_task[t]),
             domain=meta(t, "domain"), framework=meta(t, "framework"),
             authors_passed=first.compat.passed if first.compat is not None else None)
+    if audit is not None and not audit.excluded:
+        strong = [sr_all[i] for i, t in enumerate(scored) if t not in audit.weak]
+        audit = audit.model_copy(update={"n_strong": len(strong),
+                                         "sr_all_strong": round(mean(strong), 4)})
     records = [r for t in scored for r in by_task[t]]
     statuses: dict[str, int] = defaultdict(int)
     for r in records:
@@ -182,7 +222,21 @@ def build_report(run: Run) -> Report:
         seconds_per_sample=round(mean([max(r.duration_s - r.queued_s, 0.0)
                                        for r in records]), 2),
         queued_seconds_per_sample=round(mean([r.queued_s for r in records]), 2),
-        per_task=per_task, skipped=dict(sorted(run.skipped.items())), compat=theirs)
+        per_task=per_task, skipped=dict(sorted(run.skipped.items())), compat=theirs,
+        audit=audit)
+
+
+def _audit_lines(note: AuditNote | None) -> list[str]:
+    if note is None:
+        return []
+    if note.excluded:
+        return [f"**Scored on the tasks whose tests kill at least {note.min_mutation_score:g} "
+                f"of their mutants**: {len(note.weak)} tasks with weak tests excluded (audit "
+                f"`{note.source}`).", ""]
+    strong = ("" if note.sr_all_strong is None else
+              f"; SR@All on the other {note.n_strong}: {note.sr_all_strong:.3f}")
+    return [f"{len(note.weak)} tasks have weak tests (audit `{note.source}`, mutation score "
+            f"floor {note.min_mutation_score:g}) and are in the numbers{strong}.", ""]
 
 
 def _markdown(report: Report) -> str:
@@ -191,6 +245,7 @@ def _markdown(report: Report) -> str:
     lines = [f"# {d['name']}", "",
              f"Model `{d['model']}`, mode `{d['mode']}`, tasks `{d['tasks']}`, "
              f"environment `{d['env']}`, commit `{d['git_commit'][:12]}`.", "",
+             *_audit_lines(report.audit),
              "| metric | value | 95% CI |", "| --- | ---: | ---: |",
              f"| tasks (scored / skipped / missing) | {d['n_tasks']} ({d['n_scored']} / "
              f"{d['n_skipped']} / {d['n_missing']}) | |",
@@ -224,8 +279,12 @@ def _markdown(report: Report) -> str:
         lines += [f"| {x['task_id']} | {x['ours']} | "
                   f"{'pass' if x['authors_passed'] else 'fail'} |" for x in c["disagree"]]
         lines.append("")
+    if report.audit is not None and report.audit.weak and not report.audit.excluded:
+        lines += [f"## Weak tests ({len(report.audit.weak)}): in the numbers", ""]
+        lines += [f"- `{t}`: {why.split('): ', 1)[-1]}" for t, why in report.audit.weak.items()]
+        lines.append("")
     if d["skipped"]:
-        lines += [f"## Skipped ({d['n_skipped']}): could not run here", ""]
+        lines += [f"## Skipped ({d['n_skipped']}): could not run here, or excluded", ""]
         lines += [f"- `{t}`: {why}" for t, why in d["skipped"].items()]
         lines.append("")
     return "\n".join(lines)
@@ -274,10 +333,12 @@ def _plots(report: Report, out: Path) -> list[Path]:
     return paths
 
 
-def write_report(path: str | Path) -> Report:
-    """Compute a run directory's report and write report.json, report.md and the plots."""
+def write_report(path: str | Path, *, audit: str | Path | None = None, exclude_weak: bool = False,
+                 min_score: float | None = None) -> Report:
+    """Compute a run directory's report and write report.json, report.md and the plots;
+    with ``audit``, the weak tasks are flagged (left out with ``exclude_weak``)."""
     run = load_run(path)
-    report = build_report(run)
+    report = build_report(run, audit_note(run, audit, exclude_weak, min_score))
     (run.path / "report.json").write_text(json.dumps(report.as_dict(), indent=1))
     (run.path / "report.md").write_text(_markdown(report))
     _plots(report, run.path)

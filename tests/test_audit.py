@@ -204,3 +204,87 @@ def test_bad_audit_options_are_one_line(tmp_path, capsys):
 
     with pytest.raises(AICoderError, match="no audit at"):
         load_audit(tmp_path / "nothing")
+
+
+def test_check_gt_and_report_flag_or_exclude_the_weak_tasks(bwrap, tmp_path, capsys,
+                                                            monkeypatch):
+    """An audit's weak tasks are flagged by check-gt and report (SR@All is also given
+    without them), left out with --exclude-weak, and the report says on which tasks it
+    counted; an audit of other tasks is refused."""
+    from eval.cli import main
+
+    monkeypatch.setenv("AICODER_HOME", str(tmp_path / "home"))  # its own exclusion lists
+    tasks = [task("strong", CLIP, STRONG_TEST), task("blind", *WEAK["blind"])]
+    jsonl = tmp_path / "tasks.jsonl"
+    jsonl.write_text("".join(json.dumps(t.to_record()) + "\n" for t in tasks))
+    audit_dir = tmp_path / "audit"
+    assert main(["audit", "--tasks", str(jsonl), "--sandbox", "bwrap", "--env", "app",
+                 "--out", str(audit_dir), "--timeout", "60"]) == 0
+    # both references are right, so both tasks pass; a wrong `scale` passes the blind test too
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(json.dumps({"task_id": "strong", "completion": CLIP}) + "\n"
+                     + json.dumps({"task_id": "blind", "completion":
+                                   "def scale(x, factor=2.0):\n    return x - factor\n"}) + "\n")
+    run_dir = tmp_path / "scored"
+    assert main(["score", "--tasks", str(jsonl), "--predictions", str(preds), "--env", "app",
+                 "--sandbox", "bwrap", "--out", str(run_dir)]) == 0
+    capsys.readouterr()
+
+    assert main(["report", str(run_dir), "--audit", str(audit_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "weak tests (< 0.6)" in out and "1 in; SR@All without them 1.000" in out
+    data = json.loads((run_dir / "report.json").read_text())
+    assert data["sr_all"] == 1.0 and data["n_scored"] == 2
+    assert data["audit"]["weak"] == {"blind": "weak tests (mutation score floor 0.6): "
+                                              "mutation score 0.00 < 0.6"}
+    assert data["audit"]["excluded"] is False and data["audit"]["sr_all_strong"] == 1.0
+    md = (run_dir / "report.md").read_text()
+    assert "1 tasks have weak tests" in md and "## Weak tests (1): in the numbers" in md
+
+    assert main(["report", str(run_dir), "--audit", str(audit_dir / "audit.json"),
+                 "--exclude-weak"]) == 0
+    data = json.loads((run_dir / "report.json").read_text())
+    assert data["n_scored"] == 1 and "blind" in data["skipped"] and data["audit"]["excluded"]
+    md = (run_dir / "report.md").read_text()
+    assert ("**Scored on the tasks whose tests kill at least 0.6 of their mutants**: 1 tasks "
+            "with weak tests excluded") in md
+
+    # check-gt puts them in the exclusion list, which score and report honour
+    assert main(["check-gt", "--tasks", str(jsonl), "--env", "app", "--sandbox", "bwrap",
+                 "--audit", str(audit_dir), "--exclude-weak"]) == 0
+    out = capsys.readouterr().out
+    assert "weak tests (audit" in out and "blind: mutation score 0.00 < 0.6" in out
+    assert "exclusion list (1 tasks" in out
+    assert main(["report", str(run_dir)]) == 0
+    data = json.loads((run_dir / "report.json").read_text())
+    assert data["n_scored"] == 1 and data["audit"]["source"] == "check-gt's exclusion list"
+    assert data["audit"]["min_mutation_score"] == 0.6
+    assert "Scored on the tasks whose tests kill at least 0.6" in (run_dir / "report.md").read_text()
+
+    # mistakes: one line each
+    capsys.readouterr()
+    assert main(["report", str(run_dir), "--exclude-weak"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --exclude-weak and --min-mutation-score need --audit DIR (an `eval audit` of "
+        "these tasks)")
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps(tasks[0].to_record()) + "\n")
+    assert main(["check-gt", "--tasks", str(other), "--env", "app", "--audit",
+                 str(audit_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: the audit at {audit_dir} is of other tasks") and err.count(
+        "\n") == 1
+
+
+def test_every_builtin_task_has_tests_that_kill_its_mutants(bwrap, tmp_path, capsys):
+    """The suite this project ships: each reference passes 3 runs of 3, a stub fails every
+    check, and the tests kill at least 0.6 of the (seeded sample of) mutants."""
+    from eval.cli import main
+
+    out = tmp_path / "audit"
+    assert main(["audit", "--tasks", "builtin", "--sandbox", "bwrap", "--env", "app",
+                 "--out", str(out)]) == 0
+    data = json.loads((out / "audit.json").read_text())
+    assert data["n_tasks"] == 30 and data["reference_passed"] == data["deterministic"] == 30
+    assert data["stub_killed"] == 30 and data["mutants"] >= 300
+    assert data["weak"] == [], capsys.readouterr().out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Disagreement", "Group", "Intervals", "Report", "TaskRow", "TheirHarness"]
+__all__ = ["AuditNote", "Disagreement", "Group", "Intervals", "Report", "TaskRow", "TheirHarness"]
 
 
 class Intervals(BaseModel):
@@ -43,6 +43,18 @@ class TaskRow(BaseModel):
     domain: str = "unknown"
     framework: str = "unknown"
     authors_passed: bool | None = Field(default=None, description="--compat authors")
+
+
+class AuditNote(BaseModel):
+    """Which tasks an ``eval audit`` found weak, and whether the numbers leave them out."""
+
+    source: str = Field(description="the audit (or the exclusion list that carried it)")
+    min_mutation_score: float = 0.6
+    excluded: bool = Field(default=False, description="the weak tasks are not in the numbers")
+    weak: dict[str, str] = Field(default_factory=dict, description="the run's weak tasks, why")
+    sr_all_strong: float | None = Field(default=None, description="SR@All on the scored "
+                                        "tasks that are not weak (when they are in the numbers)")
+    n_strong: int = 0
 
 
 class Disagreement(BaseModel):
@@ -110,12 +122,15 @@ class Report(BaseModel):
     per_task: dict[str, TaskRow] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict)
     compat: TheirHarness | None = None
+    audit: AuditNote | None = None
 
     def as_dict(self) -> dict:
         """What ``report.json`` holds."""
         data = self.model_dump(mode="json", exclude_none=False)
         if self.compat is None:
             data.pop("compat")
+        if self.audit is None:
+            data.pop("audit")
         for row in data["per_task"].values():
             if row.get("authors_passed") is None:
                 row.pop("authors_passed", None)

@@ -29,7 +29,8 @@ from eval.commands.common import (
     select,
 )
 
-__all__ = ["add_parser", "load_audit", "run", "weak_tasks"]
+__all__ = ["WEAK_PREFIX", "add_parser", "add_weak_options", "check_weak_options", "load_audit",
+           "load_audit_for", "run", "weak_tasks"]
 
 
 def add_parser(sub) -> None:
@@ -48,6 +49,8 @@ def add_parser(sub) -> None:
                         f"({DEFAULT_MIN_SCORE:g})")
     parser.add_argument("--runs", type=int, default=3, help="reference runs for determinism (3)")
     parser.add_argument("--seed", type=int, default=0, help="the mutant sample's seed (0)")
+    parser.add_argument("--run-all", action="store_true",
+                        help="also audit tasks whose Hub repositories are not cached")
     parser.add_argument("--out", required=True, help="directory for audit.json and audit.md")
     parser.set_defaults(func=run)
 
@@ -72,6 +75,23 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     except OSError as exc:
         raise AICoderError(f"cannot write to {out}: {exc.strerror or exc}") from None
     tasks, source_sha = select(args)
+    skipped: dict[str, str] = {}
+    if not args.run_all:  # as check-gt: a test that needs an uncached Hub model cannot run
+        from eval.hubrefs import hub_cache, missing_refs
+
+        cache = hub_cache()
+        for task in tasks:
+            missing = missing_refs(task, cache)
+            if missing:
+                skipped[task.task_id] = "Hub repository not cached: " + ", ".join(
+                    str(r) for r in missing)
+        tasks = [t for t in tasks if t.task_id not in skipped]
+        if skipped:
+            print(f"{len(skipped)} tasks skipped: their tests need Hub repositories that are "
+                  "not cached (`eval prefetch`, or --run-all to audit them anyway)")
+        if not tasks:
+            raise AICoderError("no task left to audit: every selected task needs an uncached "
+                               "Hub repository")
     env = resolve_env(args)
     sandbox = make_sandbox(args, env, tasks)
     start = time.monotonic()
@@ -111,6 +131,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
         "mutants": sum(r["mutants"] for r in rows), "killed": sum(r["killed"] for r in rows),
         "median_score": round(statistics.median(scores), 3) if scores else None,
         "weak": [r["task_id"] for r in rows if r["weak"]],
+        "skipped": skipped,
     }
     (out / "audit.json").write_text(json.dumps({**summary, "rows": rows}, indent=1))
     (out / "audit.md").write_text(to_markdown(summary, rows))
@@ -146,6 +167,9 @@ def to_markdown(summary: dict, rows: list[dict]) -> str:
                      f" | {r['checks_executed']}/{r['checks']} | "
                      f"{'yes' if r['stub_killed'] else 'no' if r['stub'] else '—'} | "
                      f"{r['mutants']} | {r['killed']} | {score} | {'; '.join(r['weak'])} |")
+    if summary.get("skipped"):
+        lines += ["", f"## Not audited ({len(summary['skipped'])})", ""]
+        lines += [f"- `{t}`: {why}" for t, why in summary["skipped"].items()]
     survivors = [r for r in rows if r["survivors"]]
     if survivors:
         lines += ["", "## Mutants the tests did not kill", ""]
@@ -172,8 +196,27 @@ def load_audit(path: str | Path) -> dict:
     return data
 
 
+def load_audit_for(path: str | Path, source_sha: str) -> dict:
+    """The audit at ``path``, refused when it audited other tasks than ``source_sha``'s (a
+    task file that changed since, or another one)."""
+    from aicoder.errors import AICoderError
+
+    data = load_audit(path)
+    audited = data.get("source_sha256") or ""
+    if source_sha and audited and audited != source_sha:
+        raise AICoderError(f"the audit at {path} is of other tasks ({data.get('tasks')}, "
+                           f"sha256 {audited[:12]}) than these (sha256 {source_sha[:12]}): "
+                           "audit these tasks again")
+    return data
+
+
+WEAK_PREFIX = "weak tests (mutation score floor "
+
+
 def weak_tasks(audit: dict, min_score: float | None = None) -> dict[str, str]:
-    """task id -> why its tests are weak, by the audit's rule (or ``min_score``)."""
+    """task id -> why its tests are weak, by the audit's rule (or ``min_score``). Each reason
+    starts with ``WEAK_PREFIX`` and the floor, so that a report can say which rule excluded a
+    task."""
     from aicoder.build.audit import TaskAudit, weak_reasons
 
     threshold = audit.get("min_mutation_score", 0.6) if min_score is None else min_score
@@ -181,5 +224,26 @@ def weak_tasks(audit: dict, min_score: float | None = None) -> dict[str, str]:
     for row in audit["rows"]:
         why = weak_reasons(TaskAudit.from_dict(row), threshold)
         if why:
-            out[row["task_id"]] = "weak tests: " + "; ".join(why)
+            out[row["task_id"]] = f"{WEAK_PREFIX}{threshold:g}): " + "; ".join(why)
     return out
+
+
+def add_weak_options(parser) -> None:
+    """``--audit``, ``--exclude-weak`` and ``--min-mutation-score`` for check-gt and report."""
+    parser.add_argument("--audit", metavar="DIR",
+                        help="an `eval audit` of these tasks (its directory or audit.json): "
+                        "flag the tasks whose tests are weak")
+    parser.add_argument("--exclude-weak", action="store_true",
+                        help="leave the weak tasks out (needs --audit); the report says so")
+    parser.add_argument("--min-mutation-score", type=float, default=None,
+                        help="the floor below which a task is weak (default: the audit's)")
+
+
+def check_weak_options(args) -> None:
+    from aicoder.errors import AICoderError
+
+    if (args.exclude_weak or args.min_mutation_score is not None) and not args.audit:
+        raise AICoderError("--exclude-weak and --min-mutation-score need --audit DIR (an "
+                           "`eval audit` of these tasks)")
+    if args.min_mutation_score is not None and not 0 <= args.min_mutation_score <= 1:
+        raise AICoderError("--min-mutation-score must be between 0 and 1")

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from aicoder.tasks import reference_program
+from eval.commands.audit import add_weak_options, check_weak_options, load_audit_for, weak_tasks
 from eval.commands.common import (
     add_exec_options,
     add_task_options,
@@ -78,6 +79,7 @@ def add_parser(sub) -> None:
     parser.add_argument("--out", help="write the full report (JSON) here")
     parser.add_argument("--exclusions", help="write the exclusion list here (default: where "
                         "run/score/report find it for these tasks and this environment)")
+    add_weak_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -86,7 +88,13 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from eval.hubrefs import hub_cache, missing_refs
     from eval.provenance import exclusions_from_rows, exclusions_path, now
 
+    check_weak_options(args)
     tasks, source_sha = select(args)
+    weak: dict[str, str] = {}
+    if args.audit:
+        ids = {t.task_id for t in tasks}
+        weak = {k: v for k, v in weak_tasks(load_audit_for(args.audit, source_sha),
+                                            args.min_mutation_score).items() if k in ids}
     env = resolve_env(args)
     sandbox = make_sandbox(args, env, tasks)
     try:
@@ -135,11 +143,28 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
         vacuous = [r["task_id"] for r in rows if r["status"] is SampleStatus.VACUOUS]
         if vacuous:
             print(f"vacuous references (excluded): {', '.join(vacuous)}")
+        for r in rows:
+            if r["task_id"] in weak:
+                r["weak"] = weak[r["task_id"]]
+        weak_passing = {r["task_id"]: r["weak"] for r in rows
+                        if "weak" in r and r["status"] is SampleStatus.PASSED}
+        if weak:
+            print(f"weak tests (audit {args.audit}): {len(weak)} tasks, {len(weak_passing)} of "
+                  f"them with a passing reference"
+                  + (" (excluded)" if args.exclude_weak else " (flagged; --exclude-weak "
+                     "leaves them out)"))
+            for task_id, why in sorted(weak.items()):
+                print(f"  {task_id}: {why.split('): ', 1)[-1]}")
         excluded = exclusions_from_rows(rows)
+        if args.exclude_weak:
+            for task_id, why in weak_passing.items():
+                excluded.setdefault(task_id, why)
         target = Path(args.exclusions) if args.exclusions else exclusions_path(source_sha, env.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps({"tasks": args.tasks, "source_sha256": source_sha,
-                                      "env": env.name, "created": now(), "excluded": excluded},
+                                      "env": env.name, "created": now(), "excluded": excluded,
+                                      **({"audit": str(args.audit), "exclude_weak":
+                                          args.exclude_weak} if args.audit else {})},
                                      indent=1))
         print(f"exclusion list ({len(excluded)} tasks; run, score and report honour it): {target}")
         if args.out:

@@ -6,6 +6,11 @@ sample; skipped tasks listed apart. Writes ``report.json``, ``report.md``, ``rep
 and ``by_domain.png`` into each run directory. With several runs, also a side-by-side table
 and each run's paired difference with the first on their common tasks (``--out FILE.json``
 keeps it, with the runs' repair curves in ``FILE.png``).
+
+With ``--audit DIR`` (an ``eval audit`` of the same tasks) the tasks whose tests are weak are
+flagged and SR@All is also given without them; ``--exclude-weak`` leaves them out of every
+number, and the report says so: "scored on the tasks whose tests kill at least 0.6 of their
+mutants".
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+
+from eval.commands.audit import add_weak_options, check_weak_options
 
 __all__ = ["add_parser", "run"]
 
@@ -24,6 +31,7 @@ def add_parser(sub) -> None:
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="run directories (runs/NAME)")
     parser.add_argument("--out", help="write the comparison of several runs here (JSON)")
+    add_weak_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -33,9 +41,11 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
 
     from eval.report import compare, compare_plot, terminal_table, write_report
 
+    check_weak_options(args)
     reports = []
     for path in args.runs:
-        report = write_report(path)
+        report = write_report(path, audit=args.audit, exclude_weak=args.exclude_weak,
+                              min_score=args.min_mutation_score)
         reports.append(report)
         print(terminal_table(report))
         if report.n_missing:

@@ -27,21 +27,26 @@ def test_softmax():
     print("Testing started.")
 
     # Test case 1: a vector sums to one and keeps the order of the logits
-    print("Testing case [1/3] started.")
+    print("Testing case [1/4] started.")
     probs = softmax(np.array([1.0, 2.0, 3.0]))
-    assert np.isclose(probs.sum(), 1.0), f"Test case [1/3] failed: sum is {probs.sum()}"
-    assert probs[2] > probs[1] > probs[0], "Test case [1/3] failed: order not kept"
+    assert np.isclose(probs.sum(), 1.0), f"Test case [1/4] failed: sum is {probs.sum()}"
+    assert probs[2] > probs[1] > probs[0], "Test case [1/4] failed: order not kept"
 
     # Test case 2: huge logits do not overflow
-    print("Testing case [2/3] started.")
+    print("Testing case [2/4] started.")
     probs = softmax(np.array([1000.0, 1000.0]))
-    assert np.allclose(probs, [0.5, 0.5]), f"Test case [2/3] failed: got {probs}"
+    assert np.allclose(probs, [0.5, 0.5]), f"Test case [2/4] failed: got {probs}"
 
     # Test case 3: the axis argument is honoured on a matrix
-    print("Testing case [3/3] started.")
+    print("Testing case [3/4] started.")
     probs = softmax(np.array([[1.0, 1.0], [0.0, 3.0]]), axis=0)
-    assert probs.shape == (2, 2), f"Test case [3/3] failed: shape {probs.shape}"
-    assert np.allclose(probs.sum(axis=0), [1.0, 1.0]), "Test case [3/3] failed: columns"
+    assert probs.shape == (2, 2), f"Test case [3/4] failed: shape {probs.shape}"
+    assert np.allclose(probs.sum(axis=0), [1.0, 1.0]), "Test case [3/4] failed: columns"
+
+    # Test case 4: each row of a matrix on its own, rows of very different scales
+    print("Testing case [4/4] started.")
+    probs = softmax(np.array([[1000.0, 1000.0], [0.0, np.log(3.0)]]))
+    assert np.allclose(probs, [[0.5, 0.5], [0.25, 0.75]]), f"Test case [4/4] failed: got {probs}"
     print("Testing finished.")
 
 # call_test_function_code --------------------

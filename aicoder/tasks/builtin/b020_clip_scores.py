@@ -36,6 +36,13 @@ def test_zero_shot_probabilities():
     assert probs.argmax(dim=-1).tolist() == [2, 0]
     flat = zero_shot_probabilities(images, texts, logit_scale=0.0)
     assert torch.allclose(flat, torch.full((2, 3), 1 / 3))
+    # known cosines: image 0 is at 0.6 / 0.8 of the two labels, image 1 on label 1; the
+    # embeddings are not unit length, so each must be normalised on its own row
+    texts = torch.tensor([[3.0, 0.0], [0.0, 3.0]])
+    images = torch.tensor([[3.0, 4.0], [0.0, 2.0]])
+    probs = zero_shot_probabilities(images, texts, logit_scale=10.0)
+    expected = torch.tensor([[6.0, 8.0], [0.0, 10.0]]).softmax(dim=-1)
+    assert torch.allclose(probs, expected, atol=1e-5)
     return 'All Tests Passed'
 
 # call_test_function_code --------------------

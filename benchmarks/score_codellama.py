@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     runs.mkdir(parents=True, exist_ok=True)
     gt = json.loads(Path(args.check_gt).read_text())
     from aicoder.tasks import load_jsonl
-    from eval.hubrefs import hub_cache, missing_refs
+    from aicoder.tasks.hubrefs import hub_cache, missing_refs
 
     cache = hub_cache()
     needs_hub = {t.task_id for t in load_jsonl(V3 / "hf-eval-data-v3-instruct.jsonl")

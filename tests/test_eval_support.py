@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from aicoder.runs import Run, RunConfig, SampleRecord
+from aicoder.tasks.hubrefs import HubRef, cached, scan_source
 from aicoder.tasks.loaders import load_builtin_file
 from eval.cli import main
-from eval.hubrefs import HubRef, cached, scan_source
 from eval.report import build_report
 from sandbox import Program, Status
 from tests.hub_double import HubDouble

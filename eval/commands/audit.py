@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     tasks, source_sha = select(args)
     skipped: dict[str, str] = {}
     if not args.run_all:  # as check-gt: a test that needs an uncached Hub model cannot run
-        from eval.hubrefs import hub_cache, missing_refs
+        from aicoder.tasks.hubrefs import hub_cache, missing_refs
 
         cache = hub_cache()
         for task in tasks:

@@ -85,7 +85,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from aicoder.runs import SampleStatus
-    from eval.hubrefs import hub_cache, missing_refs
+    from aicoder.tasks.hubrefs import hub_cache, missing_refs
     from eval.provenance import exclusions_from_rows, exclusions_path, now
 
     check_weak_options(args)

@@ -153,7 +153,7 @@ def skip_reasons(tasks: list[Task], source_sha: str, env_name: str, *,
                  exclude: str | None = None, check_hub: bool = True) -> dict[str, str]:
     """Tasks that cannot measure a model here, with why: a Hub repository missing from the
     cache, or a reference solution that check-gt found failing (its exclusion list)."""
-    from eval.hubrefs import hub_cache, missing_refs
+    from aicoder.tasks.hubrefs import hub_cache, missing_refs
     from eval.provenance import exclusions_path, load_exclusions
 
     reasons: dict[str, str] = {}

@@ -2,7 +2,7 @@
 
 A static scan of each task's reference program and test finds the Hub models and datasets it
 loads (``from_pretrained``, ``pipeline(model=...)``, ``load_dataset``, ``hf_hub_download`` ...;
-see ``eval/hubrefs.py``). Prefetch shows their total download size and downloads them into the
+see ``aicoder/tasks/hubrefs.py``). Prefetch shows their total download size and downloads them into the
 cache (``HF_HUB_CACHE`` / ``HF_HOME``); the sandbox then mounts that cache read-only with
 ``HF_HUB_OFFLINE=1``. Only one weight format is fetched per repository (safetensors when the
 repository has it). A repository that cannot be fetched gets one line, and the rest go on.
@@ -85,7 +85,7 @@ def _plan(api, ref, timeout: float) -> tuple[list[str] | None, int]:
 def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from huggingface_hub import HfApi, snapshot_download
 
-    from eval.hubrefs import all_refs, cached, hub_cache
+    from aicoder.tasks.hubrefs import all_refs, cached, hub_cache
 
     tasks = select_tasks(args)
     refs = all_refs(tasks)

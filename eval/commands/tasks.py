@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
-    from eval.hubrefs import hub_cache, missing_refs, scan_task
+    from aicoder.tasks.hubrefs import hub_cache, missing_refs, scan_task
 
     tasks = select_tasks(args)
     cache = hub_cache()

@@ -1,0 +1,470 @@
+"""Building AICoderEval-style tasks from documents: generate, check, verify, keep.
+
+For each document the model writes ``samples`` candidate programs in the AICoderEval layout
+(``templates/build_task.txt``, with two builtin tasks as examples). A candidate is kept only
+when every check holds:
+
+* it parses into a task (the four sections, a function with a docstring);
+* its structure: the test calls the function, has at least ``MIN_CHECKS`` asserts in
+  ``# Test case`` blocks, and does not print as a check; a test that needs a Hub repository
+  (the static scan of ``aicoder.tasks.hubrefs``) is allowed only when the document speaks of
+  the Hub (``from_pretrained``, a pipeline, the Hub), and the record names the repositories;
+* in the sandbox (``aicoder.build.audit``): the reference passes every check, non-vacuously,
+  ``runs`` times out of ``runs`` under the wall limit; a stub fails every check; the tests
+  kill at least ``min_score`` of the reference's mutants;
+* it is no near-duplicate of a task kept before, of the builtin suite, or of an ``--against``
+  file (``aicoder.train.decontam``).
+
+A candidate that fails a check gets one repair: the problems go back to the model, as CoderGen
+does, and the answer is checked again. Every candidate is recorded with why it was rejected.
+
+The output directory is append-only: ``manifest.json`` (the config and its hash) and
+``log.jsonl``, one line per finished document with all its candidates (one ``write`` and
+``fsync``; a torn last line, from kill -9, is dropped on resume). ``finish`` writes
+``tasks.jsonl``, the seeded ``train.jsonl`` / ``test.jsonl`` split (grouped by document, so no
+API is in both) and ``DATASHEET.md`` / ``datasheet.json``; all of them are made again from the
+log, so a resumed build gives the same files.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import random
+import re
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aicoder.build.audit import TaskAudit, audit_tasks, weak_reasons
+from aicoder.build.documents import Document
+from aicoder.errors import AICoderError, TaskFormatError
+from aicoder.prompts.extract import fenced_blocks
+from aicoder.prompts.render import render, trim_middle
+from aicoder.tasks import Task
+from aicoder.tasks.hubrefs import scan_task
+from aicoder.tasks.loaders import task_from_program
+
+__all__ = ["MIN_CHECKS", "BuildConfig", "BuildError", "Builder", "structure_problems"]
+
+MIN_CHECKS = 3
+EXAMPLE_IDS = ("b001_softmax", "b029_tabular_regression")
+_HUB_WORDS = re.compile(r"from_pretrained|pipeline\(|huggingface\.co|\bHub\b|hf_hub_download|"
+                        r"load_dataset", re.IGNORECASE)
+_SECTIONS = ("# function_import", "# function_code", "# test_function_code",
+             "# call_test_function_code")
+
+
+class BuildError(AICoderError):
+    """A build that cannot go on (a changed config against the same output ...)."""
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that decides what a build writes; a resume must match it."""
+
+    documents: str               # what was read: "library numpy: linalg", a folder, a jsonl
+    documents_sha256: str        # of the documents' ids and texts
+    model: str
+    samples: int = 2
+    temperature: float = 0.6
+    max_new_tokens: int = 1200
+    seed: int = 0
+    min_mutation_score: float = 0.6
+    max_mutants: int = 40
+    runs: int = 3
+    wall_s: float = 60.0
+    duplicate_threshold: float = 0.5
+    against_sha256: str = ""
+    test_fraction: float = 0.2
+    prompt_sha256: str = ""
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def documents_sha256(docs: Sequence[Document]) -> str:
+    digest = hashlib.sha256()
+    for d in docs:
+        digest.update(json.dumps([d.doc_id, d.text]).encode())
+    return digest.hexdigest()
+
+
+def examples_text() -> str:
+    from aicoder.tasks import load_tasks
+
+    by_id = {t.task_id: t for t in load_tasks("builtin")}
+    return "\n\n".join(f"```python\n{by_id[i].content.strip()}\n```" for i in EXAMPLE_IDS)
+
+
+def prompt_sha256() -> str:
+    """The hash of the prompt as it is without a document: its template and examples."""
+    return hashlib.sha256(render("build_task", examples=examples_text(), title="$title",
+                                 source="$source", document="$document").encode()
+                          + render("build_repair", problems="$problems").encode()).hexdigest()
+
+
+def _program_text(answer: str) -> str:
+    """The program in the answer: the fenced block with the section markers, or the answer."""
+    blocks = fenced_blocks(answer)
+    for block in blocks:
+        if all(marker in block for marker in _SECTIONS):
+            return block
+    return max(blocks, key=len) if blocks else answer
+
+
+def structure_problems(task: Task, doc: Document) -> list[str]:
+    """What is wrong with a parsed task's layout, before anything runs ([] when nothing)."""
+    problems = []
+    try:
+        tree = ast.parse(task.test_code)
+    except SyntaxError as exc:
+        return [f"the test does not parse: {exc.msg} (line {exc.lineno})"]
+    test = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
+                 and n.name == task.test_entry), None)
+    if test is None:
+        return [f"no test function {task.test_entry}"]
+    asserts = [n for n in ast.walk(test) if isinstance(n, ast.Assert)]
+    calls = {n.func.id for n in ast.walk(test) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name)}
+    if task.function_name not in calls:
+        problems.append(f"the test never calls {task.function_name}")
+    blocks = len(re.findall(r"^\s*#\s*Test case\b", task.test_code, re.MULTILINE | re.IGNORECASE))
+    if len(asserts) < MIN_CHECKS or blocks < MIN_CHECKS:
+        problems.append(f"the test has {len(asserts)} asserts in {blocks} '# Test case' "
+                        f"blocks; at least {MIN_CHECKS} of each are needed")
+    if not asserts and "print(" in task.test_code:
+        problems.append("the test prints instead of checking")
+    refs = scan_task(task)
+    if refs and not _HUB_WORDS.search(doc.text):
+        problems.append("the test needs the Hub (" + ", ".join(sorted(str(r) for r in refs))
+                        + ") but the document is not about it")
+    return problems
+
+
+@dataclass
+class Candidate:
+    """One candidate program of a document, and what became of it."""
+
+    doc_id: str
+    sample: int
+    attempt: int = 0             # 0: the first answer, 1: the repair
+    status: str = "rejected"     # "kept" or "rejected"
+    reasons: list[str] = field(default_factory=list)
+    task_id: str = ""            # the build's id, when kept
+    program: str = ""
+    audit: dict | None = None
+    tokens: int = 0
+    seconds: float = 0.0
+    hub_repos: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a rejection reason, for the datasheet's counts."""
+    for prefix, kind in (("no program", "no program"), ("unparseable", "unparseable"),
+                         ("the test has", "too few checks"), ("the test never calls",
+                                                               "test does not call"),
+                         ("the test prints", "prints as checks"), ("the test needs the Hub",
+                                                                   "needs the Hub"),
+                         ("reference not deterministic", "flaky reference"),
+                         ("reference vacuous", "vacuous"), ("reference", "reference fails"),
+                         ("a stub passes", "stub passes"), ("mutation score", "weak tests"),
+                         ("no mutant", "no mutant"), ("duplicate", "duplicate"),
+                         ("contaminated", "too close to --against"),
+                         ("checks never ran", "checks never ran")):
+        if reason.startswith(prefix) or prefix in reason.split(":")[0]:
+            return kind
+    return reason.split(":")[0][:40]
+
+
+class Builder:
+    """One build into ``out``: ``run(documents)`` then ``finish()``."""
+
+    def __init__(self, out: str | Path, config: BuildConfig, model, run_program: Callable,
+                 *, against: Sequence[Task] = (), workers: int = 2) -> None:
+        self.out = Path(out)
+        self.config = config
+        self.model = model
+        self.run_program = run_program
+        self.against = list(against)
+        self.workers = workers
+        self.entries: list[dict] = []   # the log's lines, in order
+        self._open()
+
+    # --- the output directory -------------------------------------------------------------
+
+    def _open(self) -> None:
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            probe = self.out / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise BuildError(f"cannot write to {self.out}: {exc.strerror or exc}") from None
+        manifest = self.out / "manifest.json"
+        wanted = {"config": self.config.as_dict(), "config_sha256": self.config.sha256()}
+        if manifest.is_file():
+            try:
+                had = json.loads(manifest.read_text())
+            except ValueError:
+                raise BuildError(f"{manifest} is damaged: remove {self.out} to start over") from None
+            if had.get("config_sha256") != wanted["config_sha256"]:
+                changed = sorted(k for k, v in wanted["config"].items()
+                                 if had.get("config", {}).get(k) != v)
+                raise BuildError(f"{self.out} holds a build with another config (changed: "
+                                 f"{', '.join(changed)}): use another --out, or the same "
+                                 "options to resume")
+        else:
+            manifest.write_text(json.dumps({**wanted, "created": time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1))
+        log = self.out / "log.jsonl"
+        if log.is_file():
+            raw = log.read_bytes()
+            good = raw[:raw.rfind(b"\n") + 1]  # a torn last line (kill -9) is dropped
+            if len(good) != len(raw):
+                with open(log, "r+b") as fh:
+                    fh.truncate(len(good))
+            self.entries = [json.loads(line) for line in good.decode().splitlines() if line]
+
+    def _append(self, entry: dict) -> None:
+        data = (json.dumps(entry) + "\n").encode()
+        fd = os.open(self.out / "log.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.entries.append(entry)
+
+    @property
+    def done(self) -> set[str]:
+        return {e["doc_id"] for e in self.entries}
+
+    def kept_tasks(self) -> list[tuple[Task, dict, dict]]:
+        """(task, candidate, its document's entry) of every kept candidate, in order."""
+        out = []
+        for entry in self.entries:
+            for cand in entry["candidates"]:
+                if cand["status"] == "kept":
+                    task = task_from_program(cand["program"], f"{cand['task_id']}.py",
+                                             cand["task_id"])
+                    out.append((task, cand, entry))
+        return out
+
+    # --- one document -----------------------------------------------------------------------
+
+    def _generate(self, messages) -> tuple[str, int, float]:
+        from aicoder.models import GenerationParams
+
+        params = GenerationParams(max_new_tokens=self.config.max_new_tokens,
+                                  temperature=self.config.temperature,
+                                  seed=self.config.seed + len(self.entries))
+        start = time.monotonic()
+        completion = self.model.complete(messages, params)
+        return (completion.text, completion.prompt_tokens + completion.completion_tokens,
+                time.monotonic() - start)
+
+    def _check(self, answer: str, doc: Document, name: str,
+               kept: list[Task]) -> tuple[Task | None, list[str], dict | None, list[str]]:
+        """Parse, check and verify one answer: (task, reasons, audit, hub repos)."""
+        program = _program_text(answer)
+        if not all(marker in program for marker in _SECTIONS):
+            return None, ["no program in the layout (the four section markers)"], None, []
+        try:
+            task = task_from_program(program, f"{name}.py", name)
+        except (TaskFormatError, SyntaxError, ValueError) as exc:
+            return None, [f"unparseable: {str(exc).splitlines()[0][:200]}"], None, []
+        problems = structure_problems(task, doc)
+        repos = sorted(str(r) for r in scan_task(task))
+        if problems:
+            return task, problems, None, repos
+        from sandbox import Limits
+
+        limits = Limits(wall_s=self.config.wall_s, cpu_s=int(self.config.wall_s * 2))
+        [audit] = audit_tasks([task], self.run_program, limits, workers=self.workers,
+                              runs=self.config.runs, max_mutants=self.config.max_mutants or None,
+                              seed=self.config.seed)
+        reasons = weak_reasons(audit, self.config.min_mutation_score)
+        if audit.reference != "passed" and audit.reason:
+            reasons = [r if not r.startswith("reference ") else f"{r}: {audit.reason[:200]}"
+                       for r in reasons]
+        if not reasons:
+            reasons = self._duplicate(task, kept)
+        return task, reasons, _audit_summary(audit), repos
+
+    def _duplicate(self, task: Task, kept: list[Task]) -> list[str]:
+        from aicoder.train.decontam import decontaminate
+
+        threshold = self.config.duplicate_threshold
+        for pool, word in ((kept, "duplicate of"), (self.against, "contaminated: too close to")):
+            if pool:
+                _, report = decontaminate([task], pool, threshold=threshold)
+                if report.removed:
+                    match = report.removed[0]
+                    return [f"{word} {match.test_id} ({match.kind}, overlap "
+                            f"{match.overlap:.2f})"]
+        return []
+
+    def build_document(self, doc: Document) -> dict:
+        """All candidates of one document, checked, repaired once where needed; appended."""
+        from aicoder.models import Message
+
+        kept_before = self.kept_tasks()
+        kept = [t for t, _, _ in kept_before]
+        next_number = len(kept_before) + 1
+        system = Message(role="system", content=render("system"))
+        prompt = render("build_task", examples=examples_text(), title=doc.title,
+                        source=doc.source, document=doc.text)
+        candidates = []
+        for sample in range(self.config.samples):
+            messages = [system, Message(role="user", content=prompt)]
+            tokens, seconds = 0, 0.0
+            for attempt in (0, 1):
+                answer, used, took = self._generate(messages)
+                tokens, seconds = tokens + used, seconds + took
+                provisional = f"g{next_number:05d}"
+                task, reasons, audit, repos = self._check(answer, doc, provisional, kept)
+                cand = Candidate(doc_id=doc.doc_id, sample=sample, attempt=attempt,
+                                 reasons=reasons, program=_program_text(answer), audit=audit,
+                                 tokens=tokens, seconds=round(seconds, 2), hub_repos=repos)
+                if task is not None and not reasons:
+                    cand.status = "kept"
+                    cand.task_id = f"g{next_number:05d}_{task.function_name}"
+                    cand.program = task.content
+                    kept.append(task)
+                    next_number += 1
+                candidates.append(cand.to_dict())
+                if cand.status == "kept" or attempt == 1:
+                    break
+                problems = trim_middle("\n".join(f"- {r}" for r in reasons), 3000)
+                messages = [*messages, Message(role="assistant", content=answer),
+                            Message(role="user", content=render("build_repair",
+                                                                problems=problems))]
+        entry = {"doc_id": doc.doc_id, "source": doc.source, "title": doc.title,
+                 "library": doc.library, "candidates": candidates}
+        self._append(entry)
+        return entry
+
+    def run(self, documents: Sequence[Document],
+            progress: Callable[[dict], None] | None = None) -> None:
+        done = self.done
+        for doc in documents:
+            if doc.doc_id in done:
+                continue
+            entry = self.build_document(doc)
+            if progress is not None:
+                progress(entry)
+
+    # --- the output ---------------------------------------------------------------------------
+
+    def finish(self) -> dict:
+        """Write tasks.jsonl, train.jsonl, test.jsonl and the datasheet from the log."""
+        kept = self.kept_tasks()
+        records = []
+        for task, cand, entry in kept:
+            record = task.to_record()
+            record.update({"domain": task.domain, "source_document": entry["doc_id"], "document_source": entry["source"],
+                           "hub_repos": cand["hub_repos"],
+                           "mutation_score": (cand["audit"] or {}).get("score")})
+            records.append(record)
+        groups = sorted({e["doc_id"] for _, _, e in kept})
+        rng = random.Random(self.config.seed)
+        rng.shuffle(groups)
+        n_test = round(len(groups) * self.config.test_fraction)
+        if len(groups) > 1:
+            n_test = min(max(n_test, 1), len(groups) - 1)
+        test_docs = set(groups[:n_test])
+        split = {"train": [], "test": []}
+        for record in records:
+            split["test" if record["source_document"] in test_docs else "train"].append(record)
+        for name, rows in (("tasks", records), ("train", split["train"]), ("test", split["test"])):
+            (self.out / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        sheet = self.datasheet(kept, {k: len(v) for k, v in split.items()})
+        (self.out / "datasheet.json").write_text(json.dumps(sheet, indent=1))
+        (self.out / "DATASHEET.md").write_text(datasheet_markdown(sheet))
+        return sheet
+
+    def datasheet(self, kept, splits: dict[str, int]) -> dict:
+        cands = [c for e in self.entries for c in e["candidates"]]
+        rejected = Counter(reason_kind(c["reasons"][0]) for c in cands
+                           if c["status"] != "kept" and c["reasons"])
+        scores = [c["audit"]["score"] for c in cands if c["status"] == "kept"
+                  and c.get("audit") and c["audit"].get("score") is not None]
+        seconds = sum(c["seconds"] for c in cands) + sum(
+            (c.get("audit") or {}).get("seconds", 0) for c in cands)
+        return {
+            "config": self.config.as_dict(), "config_sha256": self.config.sha256(),
+            "documents": len(self.entries), "candidates": len(cands),
+            "first_answers": sum(c["attempt"] == 0 for c in cands),
+            "repairs": sum(c["attempt"] == 1 for c in cands),
+            "kept": len(kept), "kept_after_repair": sum(c["status"] == "kept" and c["attempt"]
+                                                        for c in cands),
+            "yield": round(len(kept) / max(1, sum(c["attempt"] == 0 for c in cands)), 3),
+            "rejections": dict(rejected.most_common()),
+            "by_domain": dict(Counter(t.domain for t, _, _ in kept).most_common()),
+            "by_framework": dict(Counter(t.framework for t, _, _ in kept).most_common()),
+            "mutation_scores": {"min": min(scores), "median": statistics.median(scores),
+                                "max": max(scores)} if scores else {},
+            "splits": splits, "tokens": sum(c["tokens"] for c in cands),
+            "seconds": round(seconds, 1),
+            "minutes_per_kept": round(seconds / 60 / len(kept), 2) if kept else None,
+            "hub_tasks": sum(bool(c["hub_repos"]) for _, c, _ in kept),
+        }
+
+
+def _audit_summary(audit: TaskAudit) -> dict:
+    data = audit.to_dict()
+    return {k: data[k] for k in ("reference", "deterministic", "checks", "checks_executed",
+                                 "stub", "stub_killed", "mutants", "killed", "score",
+                                 "survivors", "seconds")}
+
+
+def datasheet_markdown(sheet: dict) -> str:
+    cfg = sheet["config"]
+    lines = [
+        "---", "license: apache-2.0", "task_categories:", "- text-generation", "tags:",
+        "- code", "- aicodereval", "---", "", "# Datasheet: an AICoderEval-style task set", "",
+        f"Built by `python -m aicoder.build` from {cfg['documents']} with the model "
+        f"`{cfg['model']}` (temperature {cfg['temperature']:g}, {cfg['samples']} candidates a "
+        f"document, seed {cfg['seed']}). Prompt sha256 `{cfg['prompt_sha256'][:16]}`, "
+        f"documents sha256 `{cfg['documents_sha256'][:16]}`, config sha256 "
+        f"`{sheet['config_sha256'][:16]}`.", "",
+        "Each kept task's reference passed every check, non-vacuously, "
+        f"{cfg['runs']} runs of {cfg['runs']} in the sandbox; a stub body failed every check; "
+        f"the tests killed at least {cfg['min_mutation_score']:g} of the reference's mutants; "
+        "no kept task is a near-duplicate of another, of the builtin suite, or of the "
+        "`--against` tasks. Each record names the document it was written from "
+        "(`source_document`, `document_source`).", "",
+        "| | |", "| --- | ---: |",
+        f"| documents | {sheet['documents']} |", f"| candidates (first answers) | "
+        f"{sheet['first_answers']} |", f"| repairs | {sheet['repairs']} |",
+        f"| kept | {sheet['kept']} (after a repair: {sheet['kept_after_repair']}) |",
+        f"| yield (kept / first answers) | {sheet['yield']:.3f} |",
+        f"| train / test tasks | {sheet['splits'].get('train', 0)} / "
+        f"{sheet['splits'].get('test', 0)} (grouped by document) |",
+        f"| tasks that need the Hub | {sheet['hub_tasks']} |",
+        f"| tokens | {sheet['tokens']:,} |", f"| minutes per kept task | "
+        f"{sheet['minutes_per_kept'] if sheet['minutes_per_kept'] is not None else '—'} |", ""]
+    if sheet["mutation_scores"]:
+        ms = sheet["mutation_scores"]
+        lines += [f"Mutation scores of the kept tasks: min {ms['min']:.2f}, median "
+                  f"{ms['median']:.2f}, max {ms['max']:.2f}.", ""]
+    for title, key in (("Rejections (the first reason of each rejected candidate)",
+                        "rejections"), ("By domain", "by_domain"),
+                       ("By framework", "by_framework")):
+        if sheet[key]:
+            lines += [f"## {title}", "", "| | |", "| --- | ---: |"]
+            lines += [f"| {k} | {v} |" for k, v in sheet[key].items()]
+            lines.append("")
+    return "\n".join(lines)

@@ -120,7 +120,7 @@ def test_exactly_the_good_task_is_kept(bwrap, tmp_path, capsys):
         # one request per candidate: the good one at once, every other with its repair
         assert len(server.requests) == 1 + 2 * 5
         repair = server.requests[2]["messages"][-1]["content"]
-        assert repair.startswith("The program you wrote was rejected:")
+        assert repair.startswith("The program was rejected:")
     printed = capsys.readouterr().out
     assert "6 documents, 6 candidates, 5 repairs: 1 kept" in printed
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
@@ -214,3 +214,97 @@ def test_bad_input_is_one_line(tmp_path, capsys, argv, message, bwrap):
     assert main([*argv, "--sandbox", "bwrap"]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("error: ") and message in last, last
+
+
+UNMARKED = '''def test_clip_total():
+    values = [1, 2]
+    assert clip_total(values, 10) == 3
+    assert clip_total([5, 6], 10) == 10
+    big = [100]
+    total = clip_total(big, 4)
+    assert total == 4
+'''
+
+
+def _program_with(test: str) -> str:
+    TESTS["unmarked"] = test
+    try:
+        return program("unmarked")
+    finally:
+        del TESTS["unmarked"]
+
+
+def test_test_case_markers_are_added_to_a_test_without_any():
+    import ast
+
+    from aicoder.build.builder import add_test_case_markers
+    from aicoder.tasks.loaders import task_from_program
+
+    marked = add_test_case_markers(_program_with(UNMARKED))
+    task = task_from_program(marked, "t.py", "t")
+    lines = task.test_code.splitlines()
+    heads = [i for i, line in enumerate(lines) if line.strip().startswith("# Test case")]
+    assert [lines[i].strip() for i in heads] == [
+        "# Test case 1: clip_total(values, 10) == 3", "# Test case 2: clip_total([5, 6], 10) == 10",
+        "# Test case 3: total == 4"]
+    # each block starts where the statements of its check start, not at its assert
+    assert lines[heads[0] + 1].strip() == "values = [1, 2]"
+    assert lines[heads[2] + 1].strip() == "big = [100]"
+    ast.parse(task.test_code)
+    # the same program, with one marker or too few asserts, is left alone
+    one = UNMARKED.replace("    values", "    # Test case 1: under\n    values")
+    assert add_test_case_markers(_program_with(one)) == _program_with(one)
+    few = TESTS["few"].replace("    # Test case 1: a sum under the cap\n", "")
+    assert add_test_case_markers(_program_with(few)) == _program_with(few)
+
+
+def test_a_task_that_never_uses_its_documented_api_is_rejected():
+    from aicoder.build.builder import reason_kind, structure_problems
+    from aicoder.build.documents import Document
+    from aicoder.tasks.loaders import task_from_program
+
+    task = task_from_program(program("good"), "t.py", "t")
+    about_det = Document(doc_id="numpy.linalg.det", source="library numpy", title="det",
+                         text="function numpy.linalg.det(a)", library="numpy")
+    problems = structure_problems(task, about_det)
+    assert problems == ["the function never uses numpy.linalg.det (it must call the "
+                        "documented API)"]
+    assert reason_kind(problems[0]) == "off the document"
+    about_sum = Document(doc_id="builtins.sum", source="library builtins", title="sum",
+                         text="function sum", library="builtins")
+    uses_sum = program("good").replace("    total = 0\n    for v in values:\n        total += v\n",
+                                       "    total = sum(values)\n")
+    assert structure_problems(task_from_program(uses_sum, "t.py", "t"), about_sum) == []
+
+
+def test_several_libraries_are_taken_in_turn(capsys):
+    from aicoder.build.__main__ import _documents, _select, build_parser
+
+    args = build_parser().parse_args(["--library", "json,email", "--modules", "json,email.utils",
+                                      "--out", "x"])
+    groups, described = _documents(args)
+    assert described == "libraries json, email: json, email.utils"
+    docs = _select(groups, shuffle=True, limit=4, seed=0)
+    assert [d.library for d in docs] == ["json", "email", "json", "email"]
+    assert docs == _select(groups, shuffle=True, limit=4, seed=0)
+    bad = build_parser().parse_args(["--library", "json,email", "--modules", "utils", "--out", "x"])
+    with pytest.raises(Exception, match="module 'utils' is in none of --library json,email"):
+        _documents(bad)
+
+
+def test_section_markers_are_put_back_where_the_answer_left_them_out():
+    from aicoder.build.builder import add_section_markers
+    from aicoder.tasks.loaders import task_from_program
+
+    full = program("good")
+    bare = "\n".join(line for line in full.splitlines() if "--------------------" not in line)
+    fixed = add_section_markers(bare)
+    task = task_from_program(fixed, "t.py", "t")
+    assert task.function_name == "clip_total" and task.test_entry == "test_clip_total"
+    assert task.imports.strip().endswith("import math")
+    assert fixed.startswith("# domain: Tabular\n")
+    assert task.call.strip().endswith("test_clip_total()")
+    # a program with something else at the top level, or no test call, is left as it was
+    for broken in (bare + "\nprint('done')\n", bare.rsplit("test_clip_total()", 1)[0]):
+        assert add_section_markers(broken) == broken
+    assert add_section_markers(full) == full

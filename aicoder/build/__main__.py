@@ -2,6 +2,9 @@
 
 Documents in (one of):
   --library numpy --modules linalg,fft     the installed library's public API, offline
+  --library numpy,torch --modules numpy.linalg,torch.nn.functional
+                                           several libraries (modules then absolute); with
+                                           --limit N the N documents are taken from them in turn
   --docs DIR                               Markdown / reStructuredText, split at headings
   --jsonl FILE                             one {"id", "text"} per line
 
@@ -33,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m aicoder.build", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--library", help="an installed library whose API documents the tasks")
+    src.add_argument("--library", help="an installed library whose API documents the tasks, "
+                     "or several, comma-separated")
     src.add_argument("--docs", metavar="DIR", help="a folder of .md/.mdx/.rst docs")
     src.add_argument("--jsonl", metavar="FILE", help='a jsonl of {"id", "text"} documents')
     p.add_argument("--modules", help="with --library: comma-separated modules (relative, like "
@@ -70,14 +74,45 @@ def _documents(args):
     from aicoder.build.documents import from_folder, from_jsonl, from_library
 
     if args.library:
-        modules = [m for m in (args.modules or "").split(",") if m.strip()] or None
-        return from_library(args.library, modules), (
-            f"library {args.library}" + (f": {args.modules}" if modules else ""))
+        libraries = [x.strip() for x in args.library.split(",") if x.strip()]
+        modules = [m.strip() for m in (args.modules or "").split(",") if m.strip()] or None
+        described = (f"librar{'ies' if len(libraries) > 1 else 'y'} {', '.join(libraries)}"
+                     + (f": {', '.join(modules)}" if modules else ""))
+        if len(libraries) == 1:
+            return [from_library(libraries[0], modules)], described
+        per: dict[str, list[str]] = {lib: [] for lib in libraries}
+        for module in modules or []:
+            owner = next((lib for lib in libraries if module == lib
+                          or module.startswith(lib + ".")), None)
+            if owner is None:
+                raise AICoderError(f"module {module!r} is in none of --library "
+                                   f"{args.library} (with several libraries, name modules in "
+                                   "full, like torch.nn)")
+            per[owner].append(module)
+        return [from_library(lib, per[lib] or None) for lib in libraries], described
     if args.modules:
         raise AICoderError("--modules goes with --library")
     if args.docs:
-        return from_folder(args.docs), f"the docs under {args.docs}"
-    return from_jsonl(args.jsonl), f"documents {args.jsonl}"
+        return [from_folder(args.docs)], f"the docs under {args.docs}"
+    return [from_jsonl(args.jsonl)], f"documents {args.jsonl}"
+
+
+def _select(groups: list[list], shuffle: bool, limit: int, seed: int) -> list:
+    """The build's documents: each group shuffled (seeded) if asked, then taken in turn, one of
+    each group at a time, so --limit N over several libraries takes from all of them."""
+    import random
+
+    groups = [list(g) for g in groups]
+    if shuffle:
+        for g in groups:
+            random.Random(seed).shuffle(g)
+    docs = [d for row in _interleave(groups) for d in row]
+    return docs[:limit] if limit else docs
+
+
+def _interleave(groups: list[list]):
+    for i in range(max((len(g) for g in groups), default=0)):
+        yield [g[i] for g in groups if i < len(g)]
 
 
 def _check_options(args) -> None:
@@ -95,8 +130,6 @@ def _check_options(args) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    import random
-
     from tqdm import tqdm
 
     from aicoder.build.builder import (
@@ -110,11 +143,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from sandbox import get_sandbox
 
     _check_options(args)
-    docs, described = _documents(args)
-    if args.shuffle:
-        random.Random(args.seed).shuffle(docs)
-    if args.limit:
-        docs = docs[:args.limit]
+    groups, described = _documents(args)
+    docs = _select(groups, args.shuffle, args.limit, args.seed)
     against = list(load_tasks("builtin"))
     for spec in args.against:
         against += load_tasks(spec)

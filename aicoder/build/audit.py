@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_MIN_SCORE", "TaskAudit", "audit_tasks", "stub_program", "wea
 DEFAULT_MIN_SCORE = 0.6
 DEFAULT_MAX_MUTANTS = 40
 MUTANT_MIN_WALL_S = 10.0
+FAILURE_CHARS = 2000
 
 
 @dataclass
@@ -40,6 +41,7 @@ class TaskAudit:
     framework: str
     reference: str = ""                 # "passed", or the status of the first run that did not
     reason: str = ""                    # why the reference did not pass
+    failure: str = ""                   # and what it said: each check, the exception (trimmed)
     runs: list[str] = field(default_factory=list)  # each run's status
     deterministic: bool = False          # every run gave the same verdicts
     checks: int = 0                      # checks of the test
@@ -132,6 +134,10 @@ def _audit(tasks, run, limits, pool, runs, max_mutants, seed, progress) -> list[
         first_bad = next((r for r in results if r.status is not Status.PASSED), None)
         audit.reference = (first_bad or results[0]).status.value
         audit.reason = first_bad.reason if first_bad is not None else ""
+        if first_bad is not None:
+            from aicoder.prompts.render import describe_failure
+
+            audit.failure = describe_failure(first_bad, output_chars=600)[:FAILURE_CHARS]
         audit.deterministic = len({_verdicts(r) for r in results}) == 1
         audit.checks = max(len(r.checks) for r in results)
         audit.checks_executed = min(r.checks_executed for r in results)

@@ -53,7 +53,8 @@ from aicoder.tasks.loaders import task_from_program
 __all__ = ["MIN_CHECKS", "BuildConfig", "BuildError", "Builder", "structure_problems"]
 
 MIN_CHECKS = 3
-EXAMPLE_IDS = ("b001_softmax", "b029_tabular_regression")
+EXAMPLE_IDS = ("b001_softmax",)
+PROMPT_DOC_CHARS = 1200  # of a document's text in the prompt: a small model copies long docstrings
 _HUB_WORDS = re.compile(r"from_pretrained|pipeline\(|huggingface\.co|\bHub\b|hf_hub_download|"
                         r"load_dataset", re.IGNORECASE)
 _SECTIONS = ("# function_import", "# function_code", "# test_function_code",
@@ -107,9 +108,115 @@ def examples_text() -> str:
 
 def prompt_sha256() -> str:
     """The hash of the prompt as it is without a document: its template and examples."""
-    return hashlib.sha256(render("build_task", examples=examples_text(), title="$title",
+    return hashlib.sha256(render("build_task", examples=examples_text(), api="$api",
                                  source="$source", document="$document").encode()
-                          + render("build_repair", problems="$problems").encode()).hexdigest()
+                          + render("build_repair", api="$api", problems="$problems").encode()
+                          + str(PROMPT_DOC_CHARS).encode()).hexdigest()
+
+
+def _is_api(doc: Document) -> bool:
+    return bool(doc.library) and doc.doc_id.startswith(doc.library + ".") and bool(
+        re.fullmatch(r"[\w.]+", doc.doc_id))
+
+
+def api_of(doc: Document) -> str:
+    """How the prompt names what the task is about: the import path of a library document."""
+    if _is_api(doc):
+        return doc.doc_id
+    return doc.title
+
+
+def _api_name(doc: Document) -> str | None:
+    """The name the reference must use, for a library document (``det`` of numpy.linalg.det)."""
+    if _is_api(doc):
+        return doc.doc_id.rsplit(".", 1)[-1]
+    return None
+
+
+_MARKER = re.compile(r"test(?:ing)?[ _]?case\s*\[?\s*\d", re.IGNORECASE)
+
+
+def add_test_case_markers(program: str) -> str:
+    """The program with a ``# Test case N:`` comment above each check of a test that has none.
+
+    A small model often writes good asserts without the comments. When the test function has
+    no marker at all (comment or print) and at least ``MIN_CHECKS`` top-level asserts, each
+    assert and the statements since the one before it become one block, as the harness counts
+    checks. Anything else is returned as it was, and the structure check judges it."""
+    from aicoder.tasks.task import split_content
+
+    section = split_content(program).get("test_function_code")
+    if not section or _MARKER.search(section):
+        return program
+    try:
+        tree = ast.parse(section)
+    except SyntaxError:
+        return program
+    test = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
+                 and n.name.startswith("test")), None)
+    if test is None:
+        return program
+    asserts = [i for i, stmt in enumerate(test.body) if isinstance(stmt, ast.Assert)]
+    if len(asserts) < MIN_CHECKS:
+        return program
+    lines = section.splitlines(keepends=True)
+    starts, prev = [], -1
+    for number, index in enumerate(asserts, 1):
+        first = test.body[prev + 1]
+        label = " ".join((ast.get_source_segment(section, test.body[index].test) or "").split())
+        starts.append((first.lineno - 1, first.col_offset, f"# Test case {number}: {label[:60]}"))
+        prev = index
+    for line, col, comment in reversed(starts):
+        lines.insert(line, " " * col + comment + "\n")
+    return program.replace(section, "".join(lines), 1)
+
+
+def add_section_markers(program: str) -> str:
+    """The program with the four section markers, where the answer left some out.
+
+    A small model often writes the right program and forgets a marker line. When the program
+    parses and is exactly imports, then functions (the last one named ``test*``), then a call
+    of that test, the markers are put where they belong (any it wrote are dropped first).
+    Anything else is returned as it was, and the layout check rejects it."""
+    from aicoder.tasks.task import _MARKER_LINE
+
+    if all(marker in program for marker in _SECTIONS):
+        return program
+    lines = [line for line in program.splitlines() if not _MARKER_LINE.match(line)]
+    domain = [line for line in lines if line.startswith("# domain:")][:1]
+    lines = [line for line in lines if not line.startswith("# domain:")]
+    source = "\n".join(lines)
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return program
+    kinds = ["import" if isinstance(n, (ast.Import, ast.ImportFrom)) else
+             "def" if isinstance(n, ast.FunctionDef) else
+             "call" if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) else "other"
+             for n in body]
+    defs = [n for n in body if isinstance(n, ast.FunctionDef)]
+    order = "".join({"import": "i", "def": "d", "call": "c"}.get(k, "x") for k in kinds)
+    if not re.fullmatch(r"i*d{2,}c", order) or not defs[-1].name.startswith("test"):
+        return program
+    call = body[-1].value
+    if not (isinstance(call.func, ast.Name) and call.func.id == defs[-1].name):
+        return program
+
+    def text(nodes) -> str:
+        if not nodes:
+            return ""
+        head = nodes[0]
+        first = min([head.lineno, *(d.lineno for d in getattr(head, "decorator_list", []))])
+        return "\n".join(lines[first - 1:nodes[-1].end_lineno]) + "\n"
+
+    imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    parts = [("function_import", text(imports)), ("function_code", text(defs[:-1])),
+             ("test_function_code", text([defs[-1]])), ("call_test_function_code",
+                                                        text([body[-1]]))]
+    out = [*domain, ""] if domain else []
+    for name, code in parts:
+        out += [f"# {name} --------------------", "", code]
+    return "\n".join(out)
 
 
 def _program_text(answer: str) -> str:
@@ -143,6 +250,18 @@ def structure_problems(task: Task, doc: Document) -> list[str]:
                         f"blocks; at least {MIN_CHECKS} of each are needed")
     if not asserts and "print(" in task.test_code:
         problems.append("the test prints instead of checking")
+    name = _api_name(doc)
+    if name is not None:
+        try:
+            used = {n.id for n in ast.walk(ast.parse(task.imports + "\n" + task.reference_code))
+                    if isinstance(n, ast.Name)}
+            used |= {n.attr for n in ast.walk(ast.parse(task.reference_code))
+                     if isinstance(n, ast.Attribute)}
+        except SyntaxError:
+            used = set()
+        if name not in used:
+            problems.append(f"the function never uses {doc.doc_id} (it must call the documented "
+                            "API)")
     refs = scan_task(task)
     if refs and not _HUB_WORDS.search(doc.text):
         problems.append("the test needs the Hub (" + ", ".join(sorted(str(r) for r in refs))
@@ -182,6 +301,7 @@ def reason_kind(reason: str) -> str:
                          ("a stub passes", "stub passes"), ("mutation score", "weak tests"),
                          ("no mutant", "no mutant"), ("duplicate", "duplicate"),
                          ("contaminated", "too close to --against"),
+                         ("the function never uses", "off the document"),
                          ("checks never ran", "checks never ran")):
         if reason.startswith(prefix) or prefix in reason.split(":")[0]:
             return kind
@@ -264,12 +384,13 @@ class Builder:
 
     # --- one document -----------------------------------------------------------------------
 
-    def _generate(self, messages) -> tuple[str, int, float]:
+    def _generate(self, messages, sample: int, attempt: int) -> tuple[str, int, float]:
         from aicoder.models import GenerationParams
 
+        # every answer its own seed: the same seed for both samples gives the same answer twice
+        seed = self.config.seed + 1000 * len(self.entries) + 10 * sample + attempt
         params = GenerationParams(max_new_tokens=self.config.max_new_tokens,
-                                  temperature=self.config.temperature,
-                                  seed=self.config.seed + len(self.entries))
+                                  temperature=self.config.temperature, seed=seed)
         start = time.monotonic()
         completion = self.model.complete(messages, params)
         return (completion.text, completion.prompt_tokens + completion.completion_tokens,
@@ -278,9 +399,13 @@ class Builder:
     def _check(self, answer: str, doc: Document, name: str,
                kept: list[Task]) -> tuple[Task | None, list[str], dict | None, list[str]]:
         """Parse, check and verify one answer: (task, reasons, audit, hub repos)."""
-        program = _program_text(answer)
+        program = add_section_markers(_program_text(answer))
         if not all(marker in program for marker in _SECTIONS):
-            return None, ["no program in the layout (the four section markers)"], None, []
+            missing = ", ".join(f"'{m} --------------------'" for m in _SECTIONS
+                                if m not in program)
+            return None, [f"no program in the layout (the four section markers): no {missing} "
+                          "line"], None, []
+        program = add_test_case_markers(program)
         try:
             task = task_from_program(program, f"{name}.py", name)
         except (TaskFormatError, SyntaxError, ValueError) as exc:
@@ -324,19 +449,23 @@ class Builder:
         kept = [t for t, _, _ in kept_before]
         next_number = len(kept_before) + 1
         system = Message(role="system", content=render("system"))
-        prompt = render("build_task", examples=examples_text(), title=doc.title,
-                        source=doc.source, document=doc.text)
+        api = api_of(doc)
+        text = doc.text if len(doc.text) <= PROMPT_DOC_CHARS else (
+            doc.text[:PROMPT_DOC_CHARS].rsplit("\n", 1)[0] + "\n[...]")
+        prompt = render("build_task", examples=examples_text(), api=api, source=doc.source,
+                        document=text)
         candidates = []
         for sample in range(self.config.samples):
             messages = [system, Message(role="user", content=prompt)]
             tokens, seconds = 0, 0.0
             for attempt in (0, 1):
-                answer, used, took = self._generate(messages)
+                answer, used, took = self._generate(messages, sample, attempt)
                 tokens, seconds = tokens + used, seconds + took
                 provisional = f"g{next_number:05d}"
                 task, reasons, audit, repos = self._check(answer, doc, provisional, kept)
                 cand = Candidate(doc_id=doc.doc_id, sample=sample, attempt=attempt,
-                                 reasons=reasons, program=_program_text(answer), audit=audit,
+                                 reasons=reasons, audit=audit,
+                                 program=task.content if task is not None else _program_text(answer),
                                  tokens=tokens, seconds=round(seconds, 2), hub_repos=repos)
                 if task is not None and not reasons:
                     cand.status = "kept"
@@ -347,9 +476,9 @@ class Builder:
                 candidates.append(cand.to_dict())
                 if cand.status == "kept" or attempt == 1:
                     break
-                problems = trim_middle("\n".join(f"- {r}" for r in reasons), 3000)
+                problems = trim_middle(repair_problems(reasons, audit), 4000)
                 messages = [*messages, Message(role="assistant", content=answer),
-                            Message(role="user", content=render("build_repair",
+                            Message(role="user", content=render("build_repair", api=api,
                                                                 problems=problems))]
         entry = {"doc_id": doc.doc_id, "source": doc.source, "title": doc.title,
                  "library": doc.library, "candidates": candidates}
@@ -423,9 +552,26 @@ class Builder:
         }
 
 
+def repair_problems(reasons: list[str], audit: dict | None) -> str:
+    """What the repair prompt says: the reasons, what the reference's run said when it failed
+    (each check with its message, the exception), the mutants its tests let through."""
+    lines = [f"- {r}" for r in reasons]
+    if audit and audit.get("failure"):
+        lines += ["", "The run of your reference, in the sandbox:", audit["failure"],
+                  "", "Where an expected value was wrong, use the value the function really "
+                  "returns for that input, if it is right."]
+    survivors = (audit or {}).get("survivors") or []
+    if survivors:
+        lines += ["", "Your tests still pass when the reference is changed like this (each "
+                  "should fail a check):"]
+        lines += [f"- {m.get('description') or m.get('operator')}" for m in survivors[:6]]
+    return "\n".join(lines)
+
+
 def _audit_summary(audit: TaskAudit) -> dict:
     data = audit.to_dict()
-    return {k: data[k] for k in ("reference", "deterministic", "checks", "checks_executed",
+    return {k: data[k] for k in ("reference", "failure", "deterministic", "checks",
+                                 "checks_executed",
                                  "stub", "stub_killed", "mutants", "killed", "score",
                                  "survivors", "seconds")}
 

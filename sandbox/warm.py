@@ -34,11 +34,10 @@ __all__ = ["DEFAULT_PRELOAD", "Zygote", "ZygoteFailed", "imported_modules", "pre
 
 log = logging.getLogger("sandbox")
 
-#: what a zygote imports when nothing else is said: the libraries AICoderEval's tasks use, and
-#: the names of transformers that nearly every task reaches (each loads modules of its own)
-DEFAULT_PRELOAD = ("numpy", "torch", "transformers", "tokenizers", "datasets", "sklearn", "PIL",
-                   "transformers:pipeline", "transformers:PreTrainedModel",
-                   "transformers:AutoTokenizer", "transformers:AutoModel")
+#: what a zygote imports when nothing else is said: the libraries AICoderEval's tasks use. The
+#: names a task imports from them (``from transformers import pipeline`` loads seconds of
+#: modules of its own) come from the scan of the tasks about to run (``preload_for_tasks``)
+DEFAULT_PRELOAD = ("numpy", "torch", "transformers", "tokenizers", "datasets", "sklearn", "PIL")
 #: how long a zygote may take to import its preload list
 START_TIMEOUT_S = 300.0
 #: how long a zygote may take to fork a run's launcher before it counts as wedged

@@ -119,7 +119,7 @@ def test_the_zygote_starts_no_thread_and_shares_no_writable_memory(warm):
     assert info["threads"] == 1, info.get("thread_names")
     assert info["shared_writable"] == []
     assert set(DEFAULT_PRELOAD) <= set(info["loaded"]) | set(info["failed"])
-    assert "torch" in info["loaded"] and "transformers:pipeline" in info["loaded"]
+    assert {"torch", "transformers"} <= set(info["loaded"])
     state = warm.zygote().ping()
     assert state["runs"] == 0 and state["threads"] == 1
 

@@ -115,6 +115,9 @@ def make_sandbox(args: argparse.Namespace, env, tasks: Sequence[Task] = ()) -> S
         from sandbox.warm import preload_for_tasks
 
         preload(preload_for_tasks(tasks))
+    prestart = getattr(sandbox, "prestart", None)
+    if prestart is not None:
+        prestart()
     return sandbox
 
 

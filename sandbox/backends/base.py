@@ -118,6 +118,12 @@ class LocalSandbox(SandboxBackend):
                 self._zygote = None
                 self._stop_zygote(zygote)
 
+    def prestart(self) -> None:
+        """Start the zygote in the background now, so that its imports overlap whatever the
+        caller does before its first run (a run waits for it, as it would have)."""
+        if self.warm and self._warm_off is None and self._zygote is None:
+            threading.Thread(target=self.zygote, name="zygote-start", daemon=True).start()
+
     def zygote(self):
         """The running zygote, started now if need be; None when this backend runs cold."""
         if not self.warm or self._warm_off is not None:

@@ -61,14 +61,12 @@ def _models(specs: list[str] | None) -> dict[str, str]:
 def _warm_up(sandbox, tasks) -> None:
     """Start the sandbox's warm zygote now, in the background, preloading what the tasks
     import: the first visitor's run forks it instead of importing torch itself."""
-    if getattr(sandbox, "zygote", None) is None:
+    if getattr(sandbox, "prestart", None) is None:
         return
-    import threading
-
     from sandbox.warm import preload_for_tasks
 
     sandbox.preload(preload_for_tasks(tasks))
-    threading.Thread(target=sandbox.zygote, name="zygote-warm-up", daemon=True).start()
+    sandbox.prestart()
 
 
 def main(argv: list[str] | None = None) -> int:

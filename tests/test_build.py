@@ -308,3 +308,104 @@ def test_section_markers_are_put_back_where_the_answer_left_them_out():
     for broken in (bare + "\nprint('done')\n", bare.rsplit("test_clip_total()", 1)[0]):
         assert add_section_markers(broken) == broken
     assert add_section_markers(full) == full
+
+
+FSUM = '''# domain: Tabular
+
+import math
+
+
+def capped_sum(values: list, limit: float) -> float:
+    """The exact float sum of ``values``, capped at ``limit``.
+
+    Args:
+        values (list): numbers.
+        limit (float): the cap.
+
+    Returns:
+        float: the sum, or ``limit`` when it is larger.
+    """
+    total = math.fsum(values)
+    return limit if total > limit else total
+'''
+FSUM_TEST = '''import math
+
+def test_capped_sum():
+    # Test case 1: float sums are exact
+    assert capped_sum([0.1] * 10, 5.0) == 1.0
+    # Test case 2: the cap
+    assert capped_sum([3.0, 4.0], 5.0) == 5.0
+    # Test case 3: nothing is zero
+    assert capped_sum([], 2.0) == 0.0
+'''
+PROD = '''import math
+
+def capped_product(values: list, limit: int) -> int:
+    """The product of ``values``, capped at ``limit``.
+
+    Args:
+        values (list): integers.
+        limit (int): the cap.
+
+    Returns:
+        int: the product, or ``limit`` when it is larger.
+    """
+    result = {body}
+    return min(result, limit)
+
+capped_product([2, 3], 100)  # an example call, dropped
+'''
+PROD_TEST = '''def test_capped_product():
+    # Test case 1: a product under the cap
+    assert capped_product([2, 3], 100) == 6
+    # Test case 2: the cap
+    assert capped_product([10, 20], 50) == 50
+    # Test case 3: the empty product
+    assert capped_product([], 9) == 1
+'''
+
+
+def two_answers(body: dict):
+    """A model that answers the function question with a function only, and the test question
+    with a test only; its first product function loops instead of calling math.prod."""
+    messages = body.get("messages", [])
+    last = messages[-1]["content"]
+    if last.startswith("Here is a function:"):
+        test = FSUM_TEST if "def capped_sum" in last else PROD_TEST
+        return ("ok", f"```python\n{test}```")
+    if "DOC-fsum-DOC" in messages[1]["content"]:
+        return ("ok", f"```python\n{FSUM}```\n\nThis function sums exactly.")
+    looped = "1\n    for v in values:\n        result *= v"
+    body = "math.prod(values)" if last.startswith("The function was rejected") else looped
+    return ("ok", f"```python\n{PROD.format(body=body)}```")
+
+
+def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"id": i, "text": f"DOC-{k}-DOC: {i}(values)",
+                                        "library": "math"}) + "\n"
+                            for i, k in (("math.fsum", "fsum"), ("math.prod", "prod"))))
+    out = tmp_path / "build"
+    with ServerDouble(two_answers) as server:
+        assert main(["--jsonl", str(docs), "--model", f"openai:{server.url}", "--samples", "1",
+                     "--sandbox", "bwrap", "--out", str(out), "--test-fraction", "0"]) == 0
+        asks = [r["messages"][-1]["content"] for r in server.requests]
+    # fsum: function, test; prod: a function off the document, its repair, then the test
+    assert [a.split("\n", 1)[0][:30] for a in asks] == [
+        "Write one function for a bench", "Here is a function:", "Write one function for a bench",
+        "The function was rejected:", "Here is a function:"]
+    assert "math.prod" in asks[3] and "never uses math.prod" in asks[3]
+    assert "capped_product([2, 3], 100)  #" not in asks[4]  # the example call was dropped
+    log = {e["doc_id"]: e["candidates"] for e in
+           map(json.loads, (out / "log.jsonl").read_text().splitlines())}
+    assert [c["status"] for c in log["math.fsum"]] == ["kept"]
+    first, repaired = log["math.prod"]
+    assert first["reasons"] == ["the function never uses math.prod (it must call the documented "
+                                "API)"]
+    assert repaired["status"] == "kept", repaired["reasons"]
+    tasks = {t.task_id: t for t in load_tasks(str(out / "tasks.jsonl"))}
+    assert set(tasks) == {"g00001_capped_sum", "g00002_capped_product"}
+    product = tasks["g00002_capped_product"]
+    assert "import math" in product.imports and product.test_entry == "test_capped_product"
+    assert "example call" not in product.content
+    assert "2 documents, 2 candidates, 1 repairs: 2 kept" in capsys.readouterr().out

@@ -1,8 +1,12 @@
 """Building AICoderEval-style tasks from documents: generate, check, verify, keep.
 
-For each document the model writes ``samples`` candidate programs in the AICoderEval layout
-(``templates/build_task.txt``, with two builtin tasks as examples). A candidate is kept only
-when every check holds:
+For each document the model writes ``samples`` candidate programs in the AICoderEval layout,
+in two answers: the imports and a function that calls the document's API
+(``templates/build_function.txt``), then that function's test (``templates/build_test.txt``),
+each shown the matching part of a builtin task; the builder puts the four sections together.
+A small model asked for the whole program at once often stops after the function, or copies
+the example's tests. An answer that is a whole program already is taken as it is. A
+candidate is kept only when every check holds:
 
 * it parses into a task (the four sections, a function with a docstring);
 * its structure: the test calls the function, has at least ``MIN_CHECKS`` asserts in
@@ -16,7 +20,8 @@ when every check holds:
   file (``aicoder.train.decontam``).
 
 A candidate that fails a check gets one repair: the problems go back to the model, as CoderGen
-does, and the answer is checked again. Every candidate is recorded with why it was rejected.
+does (the function alone when it was the function that was wrong, the whole program when its
+checks were), and the answer is checked again. Every candidate is recorded with why it was rejected.
 
 The output directory is append-only: ``manifest.json`` (the config and its hash) and
 ``log.jsonl``, one line per finished document with all its candidates (one ``write`` and
@@ -53,7 +58,7 @@ from aicoder.tasks.loaders import task_from_program
 __all__ = ["MIN_CHECKS", "BuildConfig", "BuildError", "Builder", "structure_problems"]
 
 MIN_CHECKS = 3
-EXAMPLE_IDS = ("b001_softmax",)
+EXAMPLE_ID = "b001_softmax"
 PROMPT_DOC_CHARS = 1200  # of a document's text in the prompt: a small model copies long docstrings
 _HUB_WORDS = re.compile(r"from_pretrained|pipeline\(|huggingface\.co|\bHub\b|hf_hub_download|"
                         r"load_dataset", re.IGNORECASE)
@@ -99,19 +104,29 @@ def documents_sha256(docs: Sequence[Document]) -> str:
     return digest.hexdigest()
 
 
-def examples_text() -> str:
+def example_parts() -> tuple[str, str]:
+    """The builtin example as the two prompts show it: its domain line, imports and function;
+    and its test function."""
     from aicoder.tasks import load_tasks
+    from aicoder.tasks.task import split_content
 
-    by_id = {t.task_id: t for t in load_tasks("builtin")}
-    return "\n\n".join(f"```python\n{by_id[i].content.strip()}\n```" for i in EXAMPLE_IDS)
+    [task] = [t for t in load_tasks("builtin") if t.task_id == EXAMPLE_ID]
+    parts = split_content(task.content)
+    function = (f"# domain: {task.domain}\n\n{parts['function_import'].strip()}\n\n"
+                f"{parts['function_code'].strip()}")
+    return f"```python\n{function}\n```", parts["test_function_code"].strip()
 
 
 def prompt_sha256() -> str:
-    """The hash of the prompt as it is without a document: its template and examples."""
-    return hashlib.sha256(render("build_task", examples=examples_text(), api="$api",
-                                 source="$source", document="$document").encode()
-                          + render("build_repair", api="$api", problems="$problems").encode()
-                          + str(PROMPT_DOC_CHARS).encode()).hexdigest()
+    """The hash of the prompts as they are without a document: templates and examples."""
+    function_example, test_example = example_parts()
+    texts = [render("build_function", example=function_example, api="$api", api_name="$api_name",
+                    source="$source", document="$document"),
+             render("build_test", function="$function", function_name="$function_name",
+                    example=test_example),
+             render("build_repair_function", api="$api", problems="$problems"),
+             render("build_repair", api="$api", problems="$problems"), str(PROMPT_DOC_CHARS)]
+    return hashlib.sha256("\0".join(texts).encode()).hexdigest()
 
 
 def _is_api(doc: Document) -> bool:
@@ -219,6 +234,10 @@ def add_section_markers(program: str) -> str:
     return "\n".join(out)
 
 
+def _first_function(code: str) -> str:
+    return next(n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef))
+
+
 def _program_text(answer: str) -> str:
     """The program in the answer: the fenced block with the section markers, or the answer."""
     blocks = fenced_blocks(answer)
@@ -226,6 +245,104 @@ def _program_text(answer: str) -> str:
         if all(marker in block for marker in _SECTIONS):
             return block
     return max(blocks, key=len) if blocks else answer
+
+
+def uses_api(doc: Document, imports: str, code: str) -> bool:
+    """Whether ``code`` (with ``imports``) names the API of a library document (any document
+    that is not a library's API passes)."""
+    name = _api_name(doc)
+    if name is None:
+        return True
+    try:
+        used = {n.id for n in ast.walk(ast.parse(imports + "\n" + code)) if isinstance(n, ast.Name)}
+        used |= {n.attr for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Attribute)}
+    except SyntaxError:
+        return False
+    return name in used
+
+
+def off_document(doc: Document) -> str:
+    return f"the function never uses {doc.doc_id} (it must call the documented API)"
+
+
+def _code_of(answer: str, want: str) -> str:
+    """The fenced block of an answer that defines ``want`` (a regex), or its longest block."""
+    blocks = fenced_blocks(answer)
+    for block in blocks:
+        if re.search(want, block, re.MULTILINE):
+            return block
+    return max(blocks, key=len) if blocks else answer
+
+
+def function_part(answer: str, doc: Document) -> tuple[str, str, str, list[str]]:
+    """The function answer's (domain line, imports, functions, problems).
+
+    Marker lines, example calls, prints and any test function are dropped; the functions keep
+    the answer's order (the first is the task's function) with the assignments between them."""
+    from aicoder.tasks.task import _MARKER_LINE
+
+    code = _code_of(answer, r"^def ")
+    lines = [line for line in code.splitlines() if not _MARKER_LINE.match(line)]
+    domain = next((line.strip() for line in lines if line.startswith("# domain:")), "")
+    source = "\n".join(line for line in lines if not line.startswith("# domain:"))
+    try:
+        body = ast.parse(source).body
+    except SyntaxError as exc:
+        return domain, "", "", [f"no function in the answer: it does not parse ({exc.msg}, "
+                                f"line {exc.lineno})"]
+    lines = source.splitlines()
+
+    def text(node) -> str:
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        return "\n".join(lines[first - 1:node.end_lineno])
+
+    imports = [text(n) for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    kept = [n for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Assign,
+                                              ast.AnnAssign))
+            and not (isinstance(n, ast.FunctionDef) and n.name.startswith("test"))]
+    if not any(isinstance(n, ast.FunctionDef) for n in kept):
+        return domain, "", "", ["no function in the answer"]
+    while not isinstance(kept[0], ast.FunctionDef):  # the task's function comes first
+        kept.append(kept.pop(0))
+    imports_text, functions = "\n".join(imports), "\n\n\n".join(text(n) for n in kept)
+    if not uses_api(doc, imports_text, functions):
+        return domain, imports_text, functions, [off_document(doc)]
+    return domain, imports_text, functions, []
+
+
+def test_part(answer: str) -> tuple[str, str, str]:
+    """The test answer's (imports it adds, the test function, its name); ("", "", "") when it
+    has no test function."""
+    code = _code_of(answer, r"^def test")
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return "", "", ""
+    lines = code.splitlines()
+    test = next((n for n in body if isinstance(n, ast.FunctionDef)
+                 and n.name.startswith("test")), None)
+    if test is None:
+        return "", "", ""
+    imports = "\n".join("\n".join(lines[n.lineno - 1:n.end_lineno]) for n in body
+                        if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return imports, "\n".join(lines[test.lineno - 1:test.end_lineno]), test.name
+
+
+def assemble(domain: str, imports: str, functions: str, test: str, test_name: str) -> str:
+    """A program in the AICoderEval layout from its parts."""
+    head = [domain, ""] if domain else []
+    return "\n".join([*head, "# function_import --------------------", "", imports, "",
+                      "# function_code --------------------", "", functions, "",
+                      "# test_function_code --------------------", "", test, "",
+                      "# call_test_function_code --------------------", "", f"{test_name}()",
+                      ""])
+
+
+def _is_program(answer: str) -> bool:
+    """Whether a function answer is a whole program already (a test function in it)."""
+    code = _program_text(answer)
+    return all(marker in code for marker in _SECTIONS) or bool(
+        re.search(r"^def test\w*\(", code, re.MULTILINE))
 
 
 def structure_problems(task: Task, doc: Document) -> list[str]:
@@ -250,18 +367,8 @@ def structure_problems(task: Task, doc: Document) -> list[str]:
                         f"blocks; at least {MIN_CHECKS} of each are needed")
     if not asserts and "print(" in task.test_code:
         problems.append("the test prints instead of checking")
-    name = _api_name(doc)
-    if name is not None:
-        try:
-            used = {n.id for n in ast.walk(ast.parse(task.imports + "\n" + task.reference_code))
-                    if isinstance(n, ast.Name)}
-            used |= {n.attr for n in ast.walk(ast.parse(task.reference_code))
-                     if isinstance(n, ast.Attribute)}
-        except SyntaxError:
-            used = set()
-        if name not in used:
-            problems.append(f"the function never uses {doc.doc_id} (it must call the documented "
-                            "API)")
+    if not uses_api(doc, task.imports, task.reference_code):
+        problems.append(off_document(doc))
     refs = scan_task(task)
     if refs and not _HUB_WORDS.search(doc.text):
         problems.append("the test needs the Hub (" + ", ".join(sorted(str(r) for r in refs))
@@ -384,11 +491,12 @@ class Builder:
 
     # --- one document -----------------------------------------------------------------------
 
-    def _generate(self, messages, sample: int, attempt: int) -> tuple[str, int, float]:
+    def _generate(self, messages, sample: int, attempt: int,
+                  stage: int = 0) -> tuple[str, int, float]:
         from aicoder.models import GenerationParams
 
         # every answer its own seed: the same seed for both samples gives the same answer twice
-        seed = self.config.seed + 1000 * len(self.entries) + 10 * sample + attempt
+        seed = self.config.seed + 1000 * len(self.entries) + 10 * sample + 2 * attempt + stage
         params = GenerationParams(max_new_tokens=self.config.max_new_tokens,
                                   temperature=self.config.temperature, seed=seed)
         start = time.monotonic()
@@ -396,10 +504,39 @@ class Builder:
         return (completion.text, completion.prompt_tokens + completion.completion_tokens,
                 time.monotonic() - start)
 
-    def _check(self, answer: str, doc: Document, name: str,
+    def _write(self, messages, doc: Document, sample: int,
+               attempt: int) -> tuple[str, list[str], str, int, float]:
+        """One candidate in two answers: the function (``messages`` ask for it), then its test.
+
+        Returns (program, problems, the function answer, tokens, seconds). A function answer
+        that is already a whole program is taken as it is; one with no usable function, or
+        one that never calls the document's API, ends it with the problem and no program."""
+        from aicoder.models import Message
+
+        answer, tokens, seconds = self._generate(messages, sample, attempt)
+        if _is_program(answer):
+            return add_section_markers(_program_text(answer)), [], answer, tokens, seconds
+        domain, imports, functions, problems = function_part(answer, doc)
+        if problems:
+            return "", problems, answer, tokens, seconds
+        _, example = example_parts()
+        name = _first_function(functions)
+        ask = render("build_test", function=f"{imports}\n\n{functions}".strip(),
+                     function_name=name, example=example)
+        test_answer, used, took = self._generate(
+            [Message(role="system", content=render("system")), Message(role="user", content=ask)],
+            sample, attempt, stage=1)
+        tokens, seconds = tokens + used, seconds + took
+        more, test, test_name = test_part(test_answer)
+        if not test:
+            return "", ["no test function in the test answer"], answer, tokens, seconds
+        have = set(imports.splitlines())
+        imports = "\n".join([imports, *(x for x in more.splitlines() if x not in have)]).strip()
+        return assemble(domain, imports, functions, test, test_name), [], answer, tokens, seconds
+
+    def _check(self, program: str, doc: Document, name: str,
                kept: list[Task]) -> tuple[Task | None, list[str], dict | None, list[str]]:
-        """Parse, check and verify one answer: (task, reasons, audit, hub repos)."""
-        program = add_section_markers(_program_text(answer))
+        """Check and verify one program: (task, reasons, audit, hub repos)."""
         if not all(marker in program for marker in _SECTIONS):
             missing = ", ".join(f"'{m} --------------------'" for m in _SECTIONS
                                 if m not in program)
@@ -452,20 +589,31 @@ class Builder:
         api = api_of(doc)
         text = doc.text if len(doc.text) <= PROMPT_DOC_CHARS else (
             doc.text[:PROMPT_DOC_CHARS].rsplit("\n", 1)[0] + "\n[...]")
-        prompt = render("build_task", examples=examples_text(), api=api, source=doc.source,
-                        document=text)
+        example, _ = example_parts()
+        ask = Message(role="user", content=render(
+            "build_function", example=example, api=api, api_name=_api_name(doc) or api,
+            source=doc.source, document=text))
         candidates = []
         for sample in range(self.config.samples):
-            messages = [system, Message(role="user", content=prompt)]
+            messages = [system, ask]
             tokens, seconds = 0, 0.0
+            early: list[str] = []
             for attempt in (0, 1):
-                answer, used, took = self._generate(messages, sample, attempt)
+                if attempt == 0 or early:
+                    program, early, answer, used, took = self._write(messages, doc, sample,
+                                                                     attempt)
+                else:  # the whole program back, with what was wrong with it
+                    answer, used, took = self._generate(messages, sample, attempt)
+                    program, early = add_section_markers(_program_text(answer)), []
                 tokens, seconds = tokens + used, seconds + took
                 provisional = f"g{next_number:05d}"
-                task, reasons, audit, repos = self._check(answer, doc, provisional, kept)
+                task, reasons, audit, repos = (
+                    (None, early, None, []) if early
+                    else self._check(program, doc, provisional, kept))
                 cand = Candidate(doc_id=doc.doc_id, sample=sample, attempt=attempt,
                                  reasons=reasons, audit=audit,
-                                 program=task.content if task is not None else _program_text(answer),
+                                 program=(task.content if task is not None
+                                          else program or _program_text(answer)),
                                  tokens=tokens, seconds=round(seconds, 2), hub_repos=repos)
                 if task is not None and not reasons:
                     cand.status = "kept"
@@ -477,9 +625,18 @@ class Builder:
                 if cand.status == "kept" or attempt == 1:
                     break
                 problems = trim_middle(repair_problems(reasons, audit), 4000)
-                messages = [*messages, Message(role="assistant", content=answer),
-                            Message(role="user", content=render("build_repair", api=api,
-                                                                problems=problems))]
+                if early and early[0].startswith("no test function"):
+                    pass  # the same question again: a new function, a new test
+                elif early:  # the function again, then a new test
+                    messages = [*messages, Message(role="assistant", content=answer),
+                                Message(role="user", content=render(
+                                    "build_repair_function", api=api, problems=problems))]
+                else:
+                    shown = task.content if task is not None else program
+                    messages = [*messages,
+                                Message(role="assistant", content=f"```python\n{shown}```"),
+                                Message(role="user", content=render("build_repair", api=api,
+                                                                    problems=problems))]
         entry = {"doc_id": doc.doc_id, "source": doc.source, "title": doc.title,
                  "library": doc.library, "candidates": candidates}
         self._append(entry)

@@ -15,6 +15,7 @@ Every mistake is one ``DocumentError`` line naming what is wrong and where.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import json
@@ -58,9 +59,27 @@ def _signature(obj) -> str:
         sig = inspect.signature(target)
     except (TypeError, ValueError):
         return "(...)"
-    params = [p for p in sig.parameters.values() if not (inspect.isclass(obj) and p.name == "self")]
+    params = [_shown(p) for p in sig.parameters.values()
+              if not (inspect.isclass(obj) and p.name == "self")]
     return str(sig.replace(parameters=params, return_annotation=inspect.Signature.empty
                            if inspect.isclass(obj) else sig.return_annotation))
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "..."
+
+
+def _shown(param: inspect.Parameter) -> inspect.Parameter:
+    """A parameter whose default prints as no Python (numpy's ``<no value>``) shows ``...``: a
+    model copies the signature, and it must parse."""
+    if param.default is inspect.Parameter.empty:
+        return param
+    try:
+        ast.parse(repr(param.default), mode="eval")
+    except SyntaxError:
+        return param.replace(default=_Unset())
+    return param
 
 
 def _public_names(module) -> list[str]:

@@ -367,11 +367,14 @@ PROD_TEST = '''def test_capped_product():
 
 def two_answers(body: dict):
     """A model that answers the function question with a function only, and the test question
-    with a test only; its first product function loops instead of calling math.prod."""
+    with a test only; its first sum test expects a wrong value, its first product function
+    loops instead of calling math.prod."""
     messages = body.get("messages", [])
     last = messages[-1]["content"]
     if last.startswith("Here is a function:"):
         test = FSUM_TEST if "def capped_sum" in last else PROD_TEST
+        if "def capped_sum" in last and "Its test was rejected" not in last:
+            test = test.replace("== 5.0", "== 7.0")  # a wrong expected value, the first time
         return ("ok", f"```python\n{test}```")
     if "DOC-fsum-DOC" in messages[1]["content"]:
         return ("ok", f"```python\n{FSUM}```\n\nThis function sums exactly.")
@@ -390,15 +393,20 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
         assert main(["--jsonl", str(docs), "--model", f"openai:{server.url}", "--samples", "1",
                      "--sandbox", "bwrap", "--out", str(out), "--test-fraction", "0"]) == 0
         asks = [r["messages"][-1]["content"] for r in server.requests]
-    # fsum: function, test; prod: a function off the document, its repair, then the test
+    # fsum: function, test, the test again told what failed; prod: a function off the
+    # document, its repair, then the test
     assert [a.split("\n", 1)[0][:30] for a in asks] == [
-        "Write one function for a bench", "Here is a function:", "Write one function for a bench",
-        "The function was rejected:", "Here is a function:"]
-    assert "math.prod" in asks[3] and "never uses math.prod" in asks[3]
-    assert "capped_product([2, 3], 100)  #" not in asks[4]  # the example call was dropped
+        "Write one function for a bench", "Here is a function:", "Here is a function:",
+        "Write one function for a bench", "The function was rejected:", "Here is a function:"]
+    assert "Its test was rejected" in asks[2] and "def capped_sum" in asks[2]
+    assert "AssertionError" in asks[2] and "Test case 2" in asks[2], asks[2]
+    assert "math.prod" in asks[4] and "never uses math.prod" in asks[4]
+    assert "capped_product([2, 3], 100)  #" not in asks[5]  # the example call was dropped
     log = {e["doc_id"]: e["candidates"] for e in
            map(json.loads, (out / "log.jsonl").read_text().splitlines())}
-    assert [c["status"] for c in log["math.fsum"]] == ["kept"]
+    wrong, retested = log["math.fsum"]
+    assert wrong["reasons"][0].startswith("reference failed: 1 of 3 checks failed"), wrong
+    assert retested["status"] == "kept" and "== 5.0" in retested["program"]
     first, repaired = log["math.prod"]
     assert first["reasons"] == ["the function never uses math.prod (it must call the documented "
                                 "API)"]
@@ -408,4 +416,4 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     product = tasks["g00002_capped_product"]
     assert "import math" in product.imports and product.test_entry == "test_capped_product"
     assert "example call" not in product.content
-    assert "2 documents, 2 candidates, 1 repairs: 2 kept" in capsys.readouterr().out
+    assert "2 documents, 2 candidates, 2 repairs: 2 kept" in capsys.readouterr().out

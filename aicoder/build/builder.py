@@ -104,9 +104,9 @@ def documents_sha256(docs: Sequence[Document]) -> str:
     return digest.hexdigest()
 
 
-def example_parts() -> tuple[str, str]:
-    """The builtin example as the two prompts show it: its domain line, imports and function;
-    and its test function."""
+def example_function() -> str:
+    """The builtin example as the function prompt shows it: domain line, imports, function.
+    (The test prompt shows a form, not an example: a small model copies an example's checks.)"""
     from aicoder.tasks import load_tasks
     from aicoder.tasks.task import split_content
 
@@ -114,16 +114,16 @@ def example_parts() -> tuple[str, str]:
     parts = split_content(task.content)
     function = (f"# domain: {task.domain}\n\n{parts['function_import'].strip()}\n\n"
                 f"{parts['function_code'].strip()}")
-    return f"```python\n{function}\n```", parts["test_function_code"].strip()
+    return f"```python\n{function}\n```"
 
 
 def prompt_sha256() -> str:
     """The hash of the prompts as they are without a document: templates and examples."""
-    function_example, test_example = example_parts()
-    texts = [render("build_function", example=function_example, api="$api", api_name="$api_name",
-                    source="$source", document="$document"),
-             render("build_test", function="$function", function_name="$function_name",
-                    example=test_example),
+    texts = [render("build_function", example=example_function(), api="$api",
+                    api_name="$api_name", source="$source", document="$document"),
+             render("build_test", function="$function", function_name="$function_name"),
+             render("build_repair_test", function="$function", function_name="$function_name",
+                    problems="$problems"),
              render("build_repair_function", api="$api", problems="$problems"),
              render("build_repair", api="$api", problems="$problems"), str(PROMPT_DOC_CHARS)]
     return hashlib.sha256("\0".join(texts).encode()).hexdigest()
@@ -232,6 +232,12 @@ def add_section_markers(program: str) -> str:
     for name, code in parts:
         out += [f"# {name} --------------------", "", code]
     return "\n".join(out)
+
+
+def _function_broke(audit: dict | None) -> bool:
+    """Whether the reference's run broke before any check, defining the function (an import
+    or a name that is not there): the function needs the repair, not its test."""
+    return bool(audit) and "while defining the candidate" in (audit.get("failure") or "")
 
 
 def _first_function(code: str) -> str:
@@ -504,35 +510,45 @@ class Builder:
         return (completion.text, completion.prompt_tokens + completion.completion_tokens,
                 time.monotonic() - start)
 
-    def _write(self, messages, doc: Document, sample: int,
-               attempt: int) -> tuple[str, list[str], str, int, float]:
+    def _write(self, messages, doc: Document, sample: int, attempt: int) -> tuple[
+            str, list[str], str, tuple[str, str, str] | None, int, float]:
         """One candidate in two answers: the function (``messages`` ask for it), then its test.
 
-        Returns (program, problems, the function answer, tokens, seconds). A function answer
-        that is already a whole program is taken as it is; one with no usable function, or
-        one that never calls the document's API, ends it with the problem and no program."""
-        from aicoder.models import Message
-
+        Returns (program, problems, the function answer, the function's parts: domain line,
+        imports and code, tokens, seconds). A function answer that is already a whole program
+        is taken as it is (no parts); one with no usable function, or one that never calls the
+        document's API, ends it with the problem and no program."""
         answer, tokens, seconds = self._generate(messages, sample, attempt)
         if _is_program(answer):
-            return add_section_markers(_program_text(answer)), [], answer, tokens, seconds
+            return add_section_markers(_program_text(answer)), [], answer, None, tokens, seconds
         domain, imports, functions, problems = function_part(answer, doc)
         if problems:
-            return "", problems, answer, tokens, seconds
-        _, example = example_parts()
+            return "", problems, answer, None, tokens, seconds
+        parts = (domain, imports, functions)
+        program, problems, used, took = self._test(parts, sample, attempt, None)
+        return program, problems, answer, parts, tokens + used, seconds + took
+
+    def _test(self, parts: tuple[str, str, str], sample: int, attempt: int,
+              problems: str | None) -> tuple[str, list[str], int, float]:
+        """The test answer for a function (again, with ``problems``, for a repair), and the
+        program put together: (program, problems, tokens, seconds)."""
+        from aicoder.models import Message
+
+        domain, imports, functions = parts
+        shown = f"{imports}\n\n{functions}".strip()
         name = _first_function(functions)
-        ask = render("build_test", function=f"{imports}\n\n{functions}".strip(),
-                     function_name=name, example=example)
-        test_answer, used, took = self._generate(
+        ask = (render("build_test", function=shown, function_name=name) if problems is None
+               else render("build_repair_test", function=shown, function_name=name,
+                           problems=problems))
+        answer, used, took = self._generate(
             [Message(role="system", content=render("system")), Message(role="user", content=ask)],
             sample, attempt, stage=1)
-        tokens, seconds = tokens + used, seconds + took
-        more, test, test_name = test_part(test_answer)
+        more, test, test_name = test_part(answer)
         if not test:
-            return "", ["no test function in the test answer"], answer, tokens, seconds
+            return "", ["no test function in the test answer"], used, took
         have = set(imports.splitlines())
         imports = "\n".join([imports, *(x for x in more.splitlines() if x not in have)]).strip()
-        return assemble(domain, imports, functions, test, test_name), [], answer, tokens, seconds
+        return assemble(domain, imports, functions, test, test_name), [], used, took
 
     def _check(self, program: str, doc: Document, name: str,
                kept: list[Task]) -> tuple[Task | None, list[str], dict | None, list[str]]:
@@ -589,19 +605,22 @@ class Builder:
         api = api_of(doc)
         text = doc.text if len(doc.text) <= PROMPT_DOC_CHARS else (
             doc.text[:PROMPT_DOC_CHARS].rsplit("\n", 1)[0] + "\n[...]")
-        example, _ = example_parts()
         ask = Message(role="user", content=render(
-            "build_function", example=example, api=api, api_name=_api_name(doc) or api,
-            source=doc.source, document=text))
+            "build_function", example=example_function(), api=api,
+            api_name=_api_name(doc) or api, source=doc.source, document=text))
         candidates = []
         for sample in range(self.config.samples):
             messages = [system, ask]
             tokens, seconds = 0, 0.0
             early: list[str] = []
+            parts: tuple[str, str, str] | None = None
+            mode, retest = "write", ""
             for attempt in (0, 1):
-                if attempt == 0 or early:
-                    program, early, answer, used, took = self._write(messages, doc, sample,
-                                                                     attempt)
+                if mode == "retest":  # the same function, a new test told what was wrong
+                    program, early, used, took = self._test(parts, sample, attempt, retest)
+                elif mode == "write":
+                    program, early, answer, parts, used, took = self._write(
+                        messages, doc, sample, attempt)
                 else:  # the whole program back, with what was wrong with it
                     answer, used, took = self._generate(messages, sample, attempt)
                     program, early = add_section_markers(_program_text(answer)), []
@@ -626,12 +645,16 @@ class Builder:
                     break
                 problems = trim_middle(repair_problems(reasons, audit), 4000)
                 if early and early[0].startswith("no test function"):
-                    pass  # the same question again: a new function, a new test
-                elif early:  # the function again, then a new test
+                    mode, retest = "retest", problems
+                elif early or (parts is not None and _function_broke(audit)):
+                    # the function again, then a new test
                     messages = [*messages, Message(role="assistant", content=answer),
                                 Message(role="user", content=render(
                                     "build_repair_function", api=api, problems=problems))]
+                elif parts is not None:
+                    mode, retest = "retest", problems
                 else:
+                    mode = "whole"
                     shown = task.content if task is not None else program
                     messages = [*messages,
                                 Message(role="assistant", content=f"```python\n{shown}```"),

@@ -417,3 +417,32 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     assert "import math" in product.imports and product.test_entry == "test_capped_product"
     assert "example call" not in product.content
     assert "2 documents, 2 candidates, 2 repairs: 2 kept" in capsys.readouterr().out
+
+
+def test_sigterm_stops_and_writes_what_is_built(bwrap, tmp_path):
+    docs = documents(tmp_path / "docs.jsonl", ["good", "few", "dup"])
+    out = tmp_path / "build"
+    hold = threading.Event()
+    with ServerDouble(responder(hold, hold_on="dup")) as server:
+        argv = ["--jsonl", str(docs), "--model", f"openai:{server.url}", "--samples", "1",
+                "--sandbox", "bwrap", "--out", str(out), "--test-fraction", "0"]
+        proc = subprocess.Popen([sys.executable, "-m", "aicoder.build", *argv], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        try:
+            for _ in range(1200):  # the third document's request is held
+                if any("DOC-dup-DOC" in json.dumps(r) for r in list(server.requests)):
+                    break
+                threading.Event().wait(0.1)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            hold.set()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "stopped after 2 of 3 documents: 1 kept; the files under" in err, err
+    assert "Resume with:\n  python -m aicoder.build --jsonl" in err
+    assert [t.task_id for t in load_tasks(str(out / "tasks.jsonl"))] == ["g00001_clip_total"]
+    assert json.loads((out / "datasheet.json").read_text())["documents"] == 2
+    assert (out / "DATASHEET.md").is_file()

@@ -9,12 +9,14 @@ Documents in (one of):
   --jsonl FILE                             one {"id", "text"} per line
 
 For each document the model writes --samples candidate programs (function, docstring,
-reference body, a test with >= 3 checks). A candidate is kept only if its reference passes
+reference body, a test with >= 3 checks), the function in one answer and its test in the next. A candidate is kept only if its reference passes
 every check 3 runs of 3 in the sandbox, a stub fails every check, its tests kill at least
 --min-mutation-score of the reference's mutants, its layout is right, and it duplicates no
 kept, builtin or --against task; a rejected candidate gets one repair. The output directory
 holds manifest.json, log.jsonl (append-only: the same command resumes), tasks.jsonl,
-train.jsonl / test.jsonl (split by document) and DATASHEET.md / datasheet.json.
+train.jsonl / test.jsonl (split by document) and DATASHEET.md / datasheet.json. Ctrl-C or
+SIGTERM stops it (exit 130), writes those files from the documents finished so far, and prints
+the command that resumes.
 
 examples:
   python -m aicoder.build --library numpy --modules linalg --limit 10 --out builds/numpy
@@ -162,6 +164,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(f"{len(docs)} documents from {described}; {len(docs) - len(todo)} done before, "
           f"{len(todo)} to go ({sandbox.name} sandbox, model {spec})", file=sys.stderr)
     resume = "python -m aicoder.build " + " ".join(shlex.quote(a) for a in argv)
+    stopped, previous = False, _stop_on_sigterm()
     try:
         if todo:
             builder.model = load_model(spec)
@@ -181,13 +184,21 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except ModelError as exc:
         raise AICoderError(f"{exc} (what is built is kept: the same command resumes)") from None
     except KeyboardInterrupt:
-        print(f"\nstopped; what is built is kept. Resume with:\n  {resume}", file=sys.stderr)
-        return 130
+        stopped = True
     finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
         close = getattr(sandbox, "close", None)
         if close is not None:
             close()
     sheet = builder.finish()
+    if stopped:  # the files say what the finished documents gave; the log resumes the rest
+        print(f"\nstopped after {sheet['documents']} of {len(docs)} documents: "
+              f"{sheet['kept']} kept; the files under {builder.out} are written from them. "
+              f"Resume with:\n  {resume}", file=sys.stderr)
+        return 130
     print(f"{sheet['documents']} documents, {sheet['first_answers']} candidates, "
           f"{sheet['repairs']} repairs: {sheet['kept']} kept (yield {sheet['yield']:.2f}); "
           f"train {sheet['splits']['train']}, test {sheet['splits']['test']}")
@@ -197,6 +208,21 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.push_to_hub:
         push(builder.out, args.push_to_hub)
     return 0
+
+
+def _stop_on_sigterm():
+    """SIGTERM (a job manager, ``timeout``, ``kill``) stops the build as Ctrl-C does; the
+    handler it replaced (None off the main thread, where none can be set)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def push(out, repo: str) -> None:

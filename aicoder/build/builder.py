@@ -2,8 +2,9 @@
 
 For each document the model writes ``samples`` candidate programs in the AICoderEval layout,
 in two answers: the imports and a function that calls the document's API
-(``templates/build_function.txt``), then that function's test (``templates/build_test.txt``),
-each shown the matching part of a builtin task; the builder puts the four sections together.
+(``templates/build_function.txt``, a builtin task's function as the example), then that
+function's test (``templates/build_test.txt``, a form rather than an example); the builder
+puts the four sections together.
 A small model asked for the whole program at once often stops after the function, or copies
 the example's tests. An answer that is a whole program already is taken as it is. A
 candidate is kept only when every check holds:

@@ -9,9 +9,10 @@ Documents in (one of):
   --jsonl FILE                             one {"id", "text"} per line
 
 For each document the model writes --samples candidate programs (function, docstring,
-reference body, a test with >= 3 checks), the function in one answer and its test in the next. A candidate is kept only if its reference passes
-every check 3 runs of 3 in the sandbox, a stub fails every check, its tests kill at least
---min-mutation-score of the reference's mutants, its layout is right, and it duplicates no
+reference body, a test with >= 3 checks), the function in one answer and its test in the
+next. A candidate is kept only if its reference passes every check 3 runs of 3 in the
+sandbox, a stub fails every check, its tests kill at least --min-mutation-score of the
+reference's mutants, its layout is right, and it duplicates no
 kept, builtin or --against task; a rejected candidate gets one repair. The output directory
 holds manifest.json, log.jsonl (append-only: the same command resumes), tasks.jsonl,
 train.jsonl / test.jsonl (split by document) and DATASHEET.md / datasheet.json. Ctrl-C or

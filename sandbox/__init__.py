@@ -29,6 +29,7 @@ import threading
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from sandbox import astlock
 from sandbox.errors import SandboxError, SandboxUnavailable
 from sandbox.types import (
     CheckResult,
@@ -41,6 +42,8 @@ from sandbox.types import (
     Tamper,
     TracebackInfo,
 )
+
+astlock.install()
 
 __all__ = [
     "AUTO",

@@ -78,6 +78,20 @@ def test_mutants_of_a_known_function():
     assert mutants("def broken(:\n") == []
 
 
+def test_a_comprehension_filter_is_dropped_and_negated():
+    code = ('def trainable(params):\n'
+            '    """Doc."""\n'
+            '    return sum(p.numel() for p in params if p.requires_grad)\n')
+    found = {m.description: m for m in mutants(code) if m.operator == "filter"}
+    assert set(found) == {"line 3: `if p.requires_grad` removed",
+                          "line 3: `if p.requires_grad` → `if not p.requires_grad`"}
+    assert "for p in params)" in found["line 3: `if p.requires_grad` removed"].code
+    # a comparison or a `not` is negated by `compare` / `boolean` already: only dropped here
+    code = code.replace("if p.requires_grad", "if p.name not in frozen")
+    assert [m.description for m in mutants(code) if m.operator == "filter"] == [
+        "line 3: `if p.name not in frozen` removed"]
+
+
 def test_keyword_and_string_mutants_leave_messages_alone():
     code = ('import numpy as np\n'
             'def f(x, mode="mean"):\n'

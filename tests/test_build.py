@@ -277,6 +277,48 @@ def test_a_task_that_never_uses_its_documented_api_is_rejected():
     assert structure_problems(task_from_program(uses_sum, "t.py", "t"), about_sum) == []
 
 
+def test_a_bare_call_a_copied_docstring_and_a_made_up_domain_are_caught():
+    from aicoder.build.builder import function_part, function_problems
+    from aicoder.build.documents import Document
+
+    about_prod = Document(doc_id="math.prod", source="library math", title="prod",
+                          text="function math.prod(iterable)", library="math")
+    wrapper = PROD.format(body="math.prod(values)").replace(
+        "    if result > limit:\n        return limit\n    return result", "    return result")
+    [thin] = function_problems(about_prod, "import math", wrapper.split("\n", 2)[2])
+    assert thin.startswith("the function is too thin to test: 2 mutant(s) of it "), thin
+    thick = PROD.format(body="math.prod(values)")
+    assert function_problems(about_prod, "import math", thick.split("\n", 2)[2]) == []
+    assert function_problems(about_prod, "import math", wrapper.split("\n", 2)[2],
+                             min_mutants=2) == []
+    # eight words in a row of the example's docstring, in other spacing, case and wrapping,
+    # are a copy; its words in another order are not
+    copied = thick.replace("The product of ``values``, capped at ``limit``.",
+                           "Values   may be HUGE\n    (e.g. 1000.0), which a naive exp() overflows")
+    [problem] = function_problems(about_prod, "import math", copied)
+    assert problem == ("the docstring copies the example's (\"values may be huge e g 1000 0 "
+                       "...\"): write one that describes capped_product itself"), problem
+    own = thick.replace("The product of ``values``, capped at ``limit``.",
+                        "Multiply the values; huge products are capped at the limit")
+    assert function_problems(about_prod, "import math", own) == []
+    # the domain line: one of the seven in any case, else none (the code decides)
+    for line, kept in (("# domain: computer  vision", "# domain: Computer Vision"),
+                       ("# domain: Natural Language Processing, Computer Vision, Audio, "
+                        "Multimodal, Tabular, Reinforcement Learning or Other", ""),
+                       ("# domain: Linear Algebra", ""), ("# domain: Tabular.", "# domain: Tabular")):
+        domain, _, _, problems = function_part(f"```python\n{line}\n{thick}```", about_prod)
+        assert (domain, problems) == (kept, []), line
+
+
+def test_a_domain_line_that_is_not_one_of_the_seven_is_not_trusted():
+    from aicoder.tasks.loaders import task_from_program
+
+    made_up = program("good").replace("# domain: Tabular", "# domain: Tabular, Audio or Other")
+    assert task_from_program(made_up, "t.py", "t").domain == "Other"  # as the code says
+    assert task_from_program(program("good").replace("Tabular", "tabular"), "t.py",
+                             "t").domain == "Tabular"
+
+
 def test_several_libraries_are_taken_in_turn(capsys):
     from aicoder.build.__main__ import _documents, _select, build_parser
 
@@ -351,7 +393,9 @@ def capped_product(values: list, limit: int) -> int:
         int: the product, or ``limit`` when it is larger.
     """
     result = {body}
-    return min(result, limit)
+    if result > limit:
+        return limit
+    return result
 
 capped_product([2, 3], 100)  # an example call, dropped
 '''
@@ -365,6 +409,39 @@ PROD_TEST = '''def test_capped_product():
 '''
 
 
+HYPOT = '''import math
+
+def {name}(dx: float, dy: float) -> float:
+    """{doc}
+
+    Args:
+        dx (float): the x step.
+        dy (float): the y step.
+
+    Returns:
+        float: the distance{returns}.
+    """
+{body}
+'''
+THIN_HYPOT = HYPOT.format(
+    name="step_length", returns="",
+    doc="the scores; any shape, any float dtype. Values may be huge",  # the example's line
+    body="    return math.hypot(dx, dy)")
+THICK_HYPOT = HYPOT.format(
+    name="step_length", returns=", 0.0 for a step shorter than 1e-9",
+    doc="The length of one step on a plane; a tiny step counts as none.",
+    body="    length = math.hypot(dx, dy)\n    if length < 1e-9:\n        return 0.0\n"
+         "    return length")
+HYPOT_TEST = '''def test_step_length():
+    # Test case 1: a 3-4-5 triangle
+    assert step_length(3.0, 4.0) == 5.0
+    # Test case 2: a step below the floor is none
+    assert step_length(1e-10, 0.0) == 0.0
+    # Test case 3: a step in one direction
+    assert step_length(0.0, -2.0) == 2.0
+'''
+
+
 def two_answers(body: dict):
     """A model that answers the function question with a function only, and the test question
     with a test only; its first sum test expects a wrong value, its first product function
@@ -372,10 +449,15 @@ def two_answers(body: dict):
     messages = body.get("messages", [])
     last = messages[-1]["content"]
     if last.startswith("Here is a function:"):
+        if "def step_length" in last:
+            return ("ok", f"```python\n{HYPOT_TEST}```")
         test = FSUM_TEST if "def capped_sum" in last else PROD_TEST
         if "def capped_sum" in last and "Its test was rejected" not in last:
             test = test.replace("== 5.0", "== 7.0")  # a wrong expected value, the first time
         return ("ok", f"```python\n{test}```")
+    if "DOC-hypot-DOC" in messages[1]["content"]:
+        thick = last.startswith("The function was rejected")
+        return ("ok", f"```python\n{THICK_HYPOT if thick else THIN_HYPOT}```")
     if "DOC-fsum-DOC" in messages[1]["content"]:
         return ("ok", f"```python\n{FSUM}```\n\nThis function sums exactly.")
     looped = "1\n    for v in values:\n        result *= v"
@@ -384,20 +466,29 @@ def two_answers(body: dict):
 
 
 def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
+    from aicoder.build.builder import reason_kind
+
     docs = tmp_path / "docs.jsonl"
     docs.write_text("".join(json.dumps({"id": i, "text": f"DOC-{k}-DOC: {i}(values)",
                                         "library": "math"}) + "\n"
-                            for i, k in (("math.fsum", "fsum"), ("math.prod", "prod"))))
+                            for i, k in (("math.fsum", "fsum"), ("math.prod", "prod"),
+                                         ("math.hypot", "hypot"))))
     out = tmp_path / "build"
     with ServerDouble(two_answers) as server:
         assert main(["--jsonl", str(docs), "--model", f"openai:{server.url}", "--samples", "1",
                      "--sandbox", "bwrap", "--out", str(out), "--test-fraction", "0"]) == 0
         asks = [r["messages"][-1]["content"] for r in server.requests]
     # fsum: function, test, the test again told what failed; prod: a function off the
-    # document, its repair, then the test
+    # document, its repair, then the test; hypot: a bare call with the example's docstring,
+    # its repair (no test is asked for the bare one), then the test
     assert [a.split("\n", 1)[0][:30] for a in asks] == [
         "Write one function for a bench", "Here is a function:", "Here is a function:",
+        "Write one function for a bench", "The function was rejected:", "Here is a function:",
         "Write one function for a bench", "The function was rejected:", "Here is a function:"]
+    assert "the docstring copies the example's (\"the scores any shape any float dtype values " \
+        "...\")" in asks[7], asks[7]
+    assert "the function is too thin to test: 1 mutant(s) of it (`return math.hypot(dx, dy)` " \
+        "→ `return None`), at least 3 needed" in asks[7], asks[7]
     assert "Its test was rejected" in asks[2] and "def capped_sum" in asks[2]
     assert "AssertionError" in asks[2] and "Test case 2" in asks[2], asks[2]
     assert "math.prod" in asks[4] and "never uses math.prod" in asks[4]
@@ -411,12 +502,15 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     assert first["reasons"] == ["the function never uses math.prod (it must call the documented "
                                 "API)"]
     assert repaired["status"] == "kept", repaired["reasons"]
+    thin, thick = log["math.hypot"]
+    assert [reason_kind(r) for r in thin["reasons"]] == ["copied docstring", "too thin"]
+    assert thick["status"] == "kept", thick["reasons"]
     tasks = {t.task_id: t for t in load_tasks(str(out / "tasks.jsonl"))}
-    assert set(tasks) == {"g00001_capped_sum", "g00002_capped_product"}
+    assert set(tasks) == {"g00001_capped_sum", "g00002_capped_product", "g00003_step_length"}
     product = tasks["g00002_capped_product"]
     assert "import math" in product.imports and product.test_entry == "test_capped_product"
     assert "example call" not in product.content
-    assert "2 documents, 2 candidates, 2 repairs: 2 kept" in capsys.readouterr().out
+    assert "3 documents, 3 candidates, 3 repairs: 3 kept" in capsys.readouterr().out
 
 
 def test_sigterm_stops_and_writes_what_is_built(bwrap, tmp_path):

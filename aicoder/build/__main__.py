@@ -32,6 +32,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from aicoder.build import MIN_MUTANTS
 from aicoder.errors import AICoderError
 
 
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-mutation-score", type=float, default=0.6,
                    help="the share of mutants the tests must kill (0.6)")
     p.add_argument("--max-mutants", type=int, default=40, help="mutants per candidate (40)")
+    p.add_argument("--min-mutants", type=int, default=MIN_MUTANTS,
+                   help="the fewest mutants a task's function must have: fewer is a bare call "
+                   f"of the API, too thin to measure its tests ({MIN_MUTANTS}; 0 keeps them)")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="the runtime cap of a reference run, seconds (60)")
     p.add_argument("--test-fraction", type=float, default=0.2,
@@ -125,6 +129,8 @@ def _check_options(args) -> None:
         raise AICoderError("--limit must be 0 (all) or more")
     if not 0 <= args.min_mutation_score <= 1:
         raise AICoderError("--min-mutation-score must be between 0 and 1")
+    if args.min_mutants < 0:
+        raise AICoderError("--min-mutants must be 0 or more")
     if not 0 <= args.test_fraction < 1:
         raise AICoderError("--test-fraction must be in [0, 1)")
     if args.timeout <= 0 or args.workers < 1 or args.max_new_tokens < 1 or args.max_mutants < 0:
@@ -156,7 +162,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         documents=described, documents_sha256=documents_sha256(docs), model=spec,
         samples=args.samples, temperature=args.temperature, max_new_tokens=args.max_new_tokens,
         seed=args.seed, min_mutation_score=args.min_mutation_score,
-        max_mutants=args.max_mutants, wall_s=args.timeout, test_fraction=args.test_fraction,
+        max_mutants=args.max_mutants, min_mutants=args.min_mutants, wall_s=args.timeout, test_fraction=args.test_fraction,
         against_sha256=tasks_sha256(against), prompt_sha256=prompt_sha256())
     sandbox = get_sandbox(args.sandbox)
     builder = Builder(args.out, config, None, sandbox.run, against=against,

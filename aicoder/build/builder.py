@@ -10,6 +10,9 @@ the example's tests. An answer that is a whole program already is taken as it is
 candidate is kept only when every check holds:
 
 * it parses into a task (the four sections, a function with a docstring);
+* its function (``function_problems``, checked before its test is asked for): it calls the
+  document's API, has at least ``min_mutants`` mutants (fewer is a bare call of the API) and a
+  docstring of its own (no ``COPY_WORDS`` words in a row from the example's);
 * its structure: the test calls the function, has at least ``MIN_CHECKS`` asserts in
   ``# Test case`` blocks, and does not print as a check; a test that needs a Hub repository
   (the static scan of ``aicoder.tasks.hubrefs``) is allowed only when the document speaks of
@@ -35,6 +38,7 @@ log, so a resumed build gives the same files.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -47,8 +51,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aicoder.build import MIN_MUTANTS
 from aicoder.build.audit import TaskAudit, audit_tasks, weak_reasons
 from aicoder.build.documents import Document
+from aicoder.build.mutate import mutants
 from aicoder.errors import AICoderError, TaskFormatError
 from aicoder.prompts.extract import fenced_blocks
 from aicoder.prompts.render import render, trim_middle
@@ -56,7 +62,8 @@ from aicoder.tasks import Task
 from aicoder.tasks.hubrefs import scan_task
 from aicoder.tasks.loaders import task_from_program
 
-__all__ = ["MIN_CHECKS", "BuildConfig", "BuildError", "Builder", "structure_problems"]
+__all__ = ["MIN_CHECKS", "MIN_MUTANTS", "BuildConfig", "BuildError", "Builder",
+           "function_problems", "structure_problems"]
 
 MIN_CHECKS = 3
 EXAMPLE_ID = "b001_softmax"
@@ -84,6 +91,7 @@ class BuildConfig:
     seed: int = 0
     min_mutation_score: float = 0.6
     max_mutants: int = 40
+    min_mutants: int = MIN_MUTANTS
     runs: int = 3
     wall_s: float = 60.0
     duplicate_threshold: float = 0.5
@@ -116,6 +124,55 @@ def example_function() -> str:
     function = (f"# domain: {task.domain}\n\n{parts['function_import'].strip()}\n\n"
                 f"{parts['function_code'].strip()}")
     return f"```python\n{function}\n```"
+
+
+COPY_WORDS = 8  # a run of this many words shared with the example's docstring is a copy
+
+
+def _word_runs(text: str) -> list[str]:
+    """Every run of ``COPY_WORDS`` words of a text, lower case, punctuation and wrapping
+    ignored, in order."""
+    words = re.findall(r"[a-z0-9_]+", text.lower())
+    return [" ".join(words[i:i + COPY_WORDS]) for i in range(len(words) - COPY_WORDS + 1)]
+
+
+@functools.lru_cache(maxsize=1)
+def _example_word_runs() -> frozenset[str]:
+    from aicoder.tasks import load_tasks
+
+    [task] = [t for t in load_tasks("builtin") if t.task_id == EXAMPLE_ID]
+    func = next(n for n in ast.parse(task.reference_code).body if isinstance(n, ast.FunctionDef))
+    return frozenset(_word_runs(ast.get_docstring(func) or ""))
+
+
+def function_problems(doc: Document, imports: str, functions: str,
+                      min_mutants: int = MIN_MUTANTS) -> list[str]:
+    """What is wrong with a task's function before any test is written ([] when nothing):
+    it never calls the document's API; its docstring copies the prompt's example (a small
+    model keeps the softmax's "sum to 1 along `axis`" on a sigmoid); it is too thin for a
+    test to be measured (fewer than ``min_mutants`` mutants: a bare call of the API)."""
+    if not uses_api(doc, imports, functions):
+        return [off_document(doc)]
+    problems = []
+    try:
+        func = next(n for n in ast.parse(functions).body if isinstance(n, ast.FunctionDef))
+    except (SyntaxError, StopIteration):
+        return ["no function in the answer"]
+    example = _example_word_runs()
+    copied = next((run for run in _word_runs(ast.get_docstring(func) or "") if run in example),
+                  None)
+    if copied:
+        problems.append(f"the docstring copies the example's (\"{copied} ...\"): write one "
+                        f"that describes {func.name} itself")
+    made = mutants(functions)
+    if len(made) < min_mutants:
+        what = "; ".join(m.description.split(": ", 1)[-1] for m in made) or "none"
+        problems.append(f"the function is too thin to test: {len(made)} mutant(s) of it "
+                        f"({what}), at least {min_mutants} needed. A bare call of the API is "
+                        "not a task: make it solve a small problem with it (check or shape "
+                        "the input, combine calls, post-process the result) as its docstring "
+                        "says")
+    return problems
 
 
 def prompt_sha256() -> str:
@@ -199,7 +256,7 @@ def add_section_markers(program: str) -> str:
     if all(marker in program for marker in _SECTIONS):
         return program
     lines = [line for line in program.splitlines() if not _MARKER_LINE.match(line)]
-    domain = [line for line in lines if line.startswith("# domain:")][:1]
+    domain = [line for line in [domain_line(lines)] if line]
     lines = [line for line in lines if not line.startswith("# domain:")]
     source = "\n".join(lines)
     try:
@@ -281,16 +338,28 @@ def _code_of(answer: str, want: str) -> str:
     return max(blocks, key=len) if blocks else answer
 
 
-def function_part(answer: str, doc: Document) -> tuple[str, str, str, list[str]]:
+def domain_line(lines: Sequence[str]) -> str:
+    """The ``# domain:`` line of an answer, as one of the seven domains; "" when there is none
+    or it is not one (a small model copies the prompt's whole list): the code decides then."""
+    from aicoder.tasks.domains import canonical_domain
+
+    line = next((x for x in lines if x.startswith("# domain:")), "")
+    domain = canonical_domain(line.removeprefix("# domain:"))
+    return f"# domain: {domain}" if domain else ""
+
+
+def function_part(answer: str, doc: Document, min_mutants: int = MIN_MUTANTS) -> tuple[
+        str, str, str, list[str]]:
     """The function answer's (domain line, imports, functions, problems).
 
     Marker lines, example calls, prints and any test function are dropped; the functions keep
-    the answer's order (the first is the task's function) with the assignments between them."""
+    the answer's order (the first is the task's function) with the assignments between them.
+    The problems are ``function_problems``'s, or that there is no function."""
     from aicoder.tasks.task import _MARKER_LINE
 
     code = _code_of(answer, r"^def ")
     lines = [line for line in code.splitlines() if not _MARKER_LINE.match(line)]
-    domain = next((line.strip() for line in lines if line.startswith("# domain:")), "")
+    domain = domain_line(lines)
     source = "\n".join(line for line in lines if not line.startswith("# domain:"))
     try:
         body = ast.parse(source).body
@@ -312,9 +381,8 @@ def function_part(answer: str, doc: Document) -> tuple[str, str, str, list[str]]
     while not isinstance(kept[0], ast.FunctionDef):  # the task's function comes first
         kept.append(kept.pop(0))
     imports_text, functions = "\n".join(imports), "\n\n\n".join(text(n) for n in kept)
-    if not uses_api(doc, imports_text, functions):
-        return domain, imports_text, functions, [off_document(doc)]
-    return domain, imports_text, functions, []
+    return domain, imports_text, functions, function_problems(doc, imports_text, functions,
+                                                             min_mutants)
 
 
 def test_part(answer: str) -> tuple[str, str, str]:
@@ -352,8 +420,9 @@ def _is_program(answer: str) -> bool:
         re.search(r"^def test\w*\(", code, re.MULTILINE))
 
 
-def structure_problems(task: Task, doc: Document) -> list[str]:
-    """What is wrong with a parsed task's layout, before anything runs ([] when nothing)."""
+def structure_problems(task: Task, doc: Document, min_mutants: int = MIN_MUTANTS) -> list[str]:
+    """What is wrong with a parsed task's layout and function, before anything runs ([] when
+    nothing)."""
     problems = []
     try:
         tree = ast.parse(task.test_code)
@@ -374,8 +443,7 @@ def structure_problems(task: Task, doc: Document) -> list[str]:
                         f"blocks; at least {MIN_CHECKS} of each are needed")
     if not asserts and "print(" in task.test_code:
         problems.append("the test prints instead of checking")
-    if not uses_api(doc, task.imports, task.reference_code):
-        problems.append(off_document(doc))
+    problems += function_problems(doc, task.imports, task.reference_code, min_mutants)
     refs = scan_task(task)
     if refs and not _HUB_WORDS.search(doc.text):
         problems.append("the test needs the Hub (" + ", ".join(sorted(str(r) for r in refs))
@@ -416,6 +484,8 @@ def reason_kind(reason: str) -> str:
                          ("no mutant", "no mutant"), ("duplicate", "duplicate"),
                          ("contaminated", "too close to --against"),
                          ("the function never uses", "off the document"),
+                         ("the docstring copies", "copied docstring"),
+                         ("the function is too thin", "too thin"),
                          ("checks never ran", "checks never ran")):
         if reason.startswith(prefix) or prefix in reason.split(":")[0]:
             return kind
@@ -522,7 +592,8 @@ class Builder:
         answer, tokens, seconds = self._generate(messages, sample, attempt)
         if _is_program(answer):
             return add_section_markers(_program_text(answer)), [], answer, None, tokens, seconds
-        domain, imports, functions, problems = function_part(answer, doc)
+        domain, imports, functions, problems = function_part(answer, doc,
+                                                             self.config.min_mutants)
         if problems:
             return "", problems, answer, None, tokens, seconds
         parts = (domain, imports, functions)
@@ -564,7 +635,7 @@ class Builder:
             task = task_from_program(program, f"{name}.py", name)
         except (TaskFormatError, SyntaxError, ValueError) as exc:
             return None, [f"unparseable: {str(exc).splitlines()[0][:200]}"], None, []
-        problems = structure_problems(task, doc)
+        problems = structure_problems(task, doc, self.config.min_mutants)
         repos = sorted(str(r) for r in scan_task(task))
         if problems:
             return task, problems, None, repos

@@ -19,6 +19,8 @@ reference (never to docstrings):
                 ``pass``
 ``keyword``     a keyword argument dropped from a call (``keepdims=True``, ``dim=-1``,
                 ``padding=True`` ...)
+``filter``      a comprehension's ``if`` dropped or negated (``... for p in params if
+                p.requires_grad``: every item, or the others)
 ==============  ==============================================================================
 
 Mutants whose code equals the reference's, or another mutant's, are dropped. Some that remain
@@ -36,7 +38,8 @@ from dataclasses import dataclass
 
 __all__ = ["OPERATORS", "Mutant", "mutants"]
 
-OPERATORS = ("arith", "compare", "boolean", "constant", "return", "statement", "keyword")
+OPERATORS = ("arith", "compare", "boolean", "constant", "return", "statement", "keyword",
+             "filter")
 
 _ARITH: dict[type, type] = {
     ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
@@ -97,6 +100,12 @@ def _sites(tree: ast.Module) -> Iterator[tuple[int, str, int]]:
             for k in range(len(node.keywords)):
                 if node.keywords[k].arg is not None:
                     yield index, "keyword", k
+        elif isinstance(node, ast.comprehension):
+            for k, condition in enumerate(node.ifs):
+                yield index, "filter", 2 * k       # dropped
+                if not isinstance(condition, ast.Compare) and not (
+                        isinstance(condition, ast.UnaryOp) and isinstance(condition.op, ast.Not)):
+                    yield index, "filter", 2 * k + 1   # negated (`compare`, `boolean` do those)
         if isinstance(node, _STATEMENTS) and not _is_docstring(node, parent) and not (
                 isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
             yield index, "statement", 0
@@ -169,6 +178,14 @@ def _apply(node: ast.AST, parent: ast.AST | None, operator: str, variant: int) -
         node.value = ast.Constant(None)
     elif operator == "keyword":
         del node.keywords[variant]
+    elif operator == "filter":
+        k, negate = divmod(variant, 2)
+        condition = ast.unparse(node.ifs[k])
+        if not negate:
+            del node.ifs[k]
+            return f"`if {condition}` removed"
+        node.ifs[k] = ast.UnaryOp(ast.Not(), node.ifs[k])
+        return f"`if {condition}` → `if not {condition}`"
     elif operator == "statement":
         return f"`{before}` removed"
     after = ast.unparse(node) if not isinstance(node, ast.stmt) else ast.unparse(node).split("\n")[0]
@@ -212,6 +229,9 @@ def mutants(reference_code: str, *, limit: int | None = None, seed: int = 0) -> 
     for index, operator, variant in list(_sites(tree)):
         clone = copy.deepcopy(tree)
         node, parent, _ = next(item for i, item in enumerate(_walk(clone)) if i == index)
+        # a comprehension has no position of its own: its filter's is where the change is
+        at = node.ifs[variant // 2] if operator == "filter" else node
+        line, col = getattr(at, "lineno", 0), getattr(at, "col_offset", 0)
         description = _apply(node, parent, operator, variant)
         if operator == "statement":
             clone = _Replace(node, ast.Pass()).visit(clone)
@@ -226,7 +246,6 @@ def mutants(reference_code: str, *, limit: int | None = None, seed: int = 0) -> 
         if code in seen:
             continue
         seen.add(code)
-        line, col = getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
         key = f"{operator}@{line}:{col}"
         ids[key] = ids.get(key, -1) + 1  # nested nodes can start at one column
         out.append(Mutant(f"{key}#{ids[key]}", operator, line,

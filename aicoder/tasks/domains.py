@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DOMAINS", "classify"]
+__all__ = ["DOMAINS", "canonical_domain", "classify"]
 
 NLP = "Natural Language Processing"
 CV = "Computer Vision"
@@ -19,6 +19,13 @@ TABULAR = "Tabular"
 RL = "Reinforcement Learning"
 OTHER = "Other"
 DOMAINS = (NLP, CV, AUDIO, MULTI, TABULAR, RL, OTHER)
+_BY_LOWER = {d.lower(): d for d in DOMAINS}
+
+
+def canonical_domain(text: str) -> str | None:
+    """The domain ``text`` names (one of ``DOMAINS``, any case, spaces squeezed), or None:
+    a list of several, an unknown name, or nothing."""
+    return _BY_LOWER.get(" ".join(text.split()).strip(" .").lower())
 
 _PIPELINE_TASKS = {
     NLP: ("text-classification", "sentiment-analysis", "question-answering",

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from aicoder.errors import TaskFormatError, TaskSourceError
+from aicoder.tasks.domains import canonical_domain
 from aicoder.tasks.task import Task, split_content
 
 __all__ = ["HUB_DATASET", "HUB_SPLITS", "load_builtin", "load_builtin_file", "load_hub",
@@ -141,8 +142,10 @@ def task_from_program(content: str, record_path: str, where: str) -> Task:
     record = {"path": record_path, "content": content, **parts,
               "instruct": instruct, "answer": answer}
     declared = re.search(r"^# domain: (.+)$", content, re.MULTILINE)
-    if declared:
-        record["domain"] = declared.group(1).strip()
+    # a domain line that is not one of the seven (a list, a made-up name) is not trusted:
+    # the domain is then read off the code, as for a record without one
+    if declared and canonical_domain(declared.group(1)):
+        record["domain"] = canonical_domain(declared.group(1))
     return Task.from_record(record, source=where)
 
 

@@ -4,7 +4,7 @@ A test that a wrong function passes cannot measure a model. For every task this 
 sandbox: the reference 3 times (it must pass, non-vacuously, with the same verdicts each time),
 a stub whose body only raises (it must fail every check), and up to ``--max-mutants`` mutants
 of the reference (operators, comparisons, constants, return values, removed statements,
-dropped keyword arguments; see ``aicoder/build/mutate.py``). The mutation score is the share of
+dropped keyword arguments, comprehension filters; see ``aicoder/build/mutate.py``). The mutation score is the share of
 mutants the tests kill; the survivors are listed per task, each a change the tests cannot see.
 
 Writes ``audit.json`` and ``audit.md`` into ``--out``. ``check-gt --audit`` and ``report

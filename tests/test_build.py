@@ -294,10 +294,12 @@ def test_a_bare_call_a_copied_docstring_and_a_made_up_domain_are_caught():
     # eight words in a row of the example's docstring, in other spacing, case and wrapping,
     # are a copy; its words in another order are not
     copied = thick.replace("The product of ``values``, capped at ``limit``.",
-                           "Values   may be HUGE\n    (e.g. 1000.0), which a naive exp() overflows")
+                           "The `ignore_index`   CONVENTION of\n    PyTorch losses and HuggingFace "
+                           "tokenizers' labels")
     [problem] = function_problems(about_prod, "import math", copied)
-    assert problem == ("the docstring copies the example's (\"values may be huge e g 1000 0 "
-                       "...\"): write one that describes capped_product itself"), problem
+    assert problem == ("the docstring copies the example's (\"the ignore_index convention of "
+                       "pytorch losses and huggingface ...\"): write one that describes "
+                       "capped_product itself"), problem
     own = thick.replace("The product of ``values``, capped at ``limit``.",
                         "Multiply the values; huge products are capped at the limit")
     assert function_problems(about_prod, "import math", own) == []
@@ -425,7 +427,7 @@ def {name}(dx: float, dy: float) -> float:
 '''
 THIN_HYPOT = HYPOT.format(
     name="step_length", returns="",
-    doc="the scores; any shape, any float dtype. Values may be huge",  # the example's line
+    doc="One-hot encode class labels, leaving an all-zero row for ignored",  # the example's
     body="    return math.hypot(dx, dy)")
 THICK_HYPOT = HYPOT.format(
     name="step_length", returns=", 0.0 for a step shorter than 1e-9",
@@ -485,7 +487,7 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
         "Write one function for a bench", "Here is a function:", "Here is a function:",
         "Write one function for a bench", "The function was rejected:", "Here is a function:",
         "Write one function for a bench", "The function was rejected:", "Here is a function:"]
-    assert "the docstring copies the example's (\"the scores any shape any float dtype values " \
+    assert "the docstring copies the example's (\"one hot encode class labels leaving an all " \
         "...\")" in asks[7], asks[7]
     assert "the function is too thin to test: 1 mutant(s) of it (`return math.hypot(dx, dy)` " \
         "→ `return None`), at least 3 needed" in asks[7], asks[7]

@@ -312,6 +312,31 @@ def test_a_bare_call_a_copied_docstring_and_a_made_up_domain_are_caught():
         assert (domain, problems) == (kept, []), line
 
 
+def test_markers_after_the_asserts_count_as_the_harness_counts_them(bwrap):
+    from aicoder.build.builder import structure_problems
+    from aicoder.build.documents import Document
+    from aicoder.tasks.loaders import task_from_program
+    from sandbox import Program
+
+    trailing = program("good").replace(
+        "    # Test case 1: a sum under the cap\n    assert clip_total([1, 2], 10) == 3\n",
+        "    assert clip_total([1, 2], 10) == 3  # Test case 1: a sum under the cap\n").replace(
+        "    # Test case 2: a sum over the cap is the cap\n    assert clip_total([5, 6], 10) == 10\n",
+        "    assert clip_total([5, 6], 10) == 10  # Test case 2: the cap\n")
+    assert "== 3  # Test case 1" in trailing and "== 10  # Test case 2" in trailing
+    task = task_from_program(trailing, "t.py", "t")
+    about = Document(doc_id="clip", source="jsonl", title="clip", text="clip_total")
+    assert structure_problems(task, about) == []
+    result = bwrap.run(Program(candidate=task.imports + task.reference_code, test=task.test_code,
+                               entry=task.test_entry))
+    assert result.status.value == "passed" and len(result.checks) == 3, result
+    # a marker in a string, or outside the test function, is no block
+    fake = trailing.replace("  # Test case 2: the cap", "  # the cap").replace(
+        "    # Test case 3: nothing sums to zero\n", "    '# Test case 3'\n")
+    [problem] = structure_problems(task_from_program(fake, "t.py", "t"), about)
+    assert problem.startswith("the test has 3 asserts in 1 '# Test case' blocks"), problem
+
+
 def test_a_domain_line_that_is_not_one_of_the_seven_is_not_trusted():
     from aicoder.tasks.loaders import task_from_program
 

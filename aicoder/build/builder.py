@@ -423,6 +423,23 @@ def _is_program(answer: str) -> bool:
         re.search(r"^def test\w*\(", code, re.MULTILINE))
 
 
+def _marked_lines(source: str, test: ast.FunctionDef) -> int:
+    """How many lines of the test function carry a ``# Test case N`` comment, on a line of its
+    own or after a statement (the harness opens a check at either)."""
+    import io
+    import tokenize
+
+    lines = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if (tok.type == tokenize.COMMENT and _MARKER.search(tok.string)
+                    and test.lineno <= tok.start[0] <= (test.end_lineno or tok.start[0])):
+                lines.add(tok.start[0])
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return len(lines)
+
+
 def structure_problems(task: Task, doc: Document, min_mutants: int = MIN_MUTANTS) -> list[str]:
     """What is wrong with a parsed task's layout and function, before anything runs ([] when
     nothing)."""
@@ -440,7 +457,7 @@ def structure_problems(task: Task, doc: Document, min_mutants: int = MIN_MUTANTS
              and isinstance(n.func, ast.Name)}
     if task.function_name not in calls:
         problems.append(f"the test never calls {task.function_name}")
-    blocks = len(re.findall(r"^\s*#\s*Test case\b", task.test_code, re.MULTILINE | re.IGNORECASE))
+    blocks = _marked_lines(task.test_code, test)
     if len(asserts) < MIN_CHECKS or blocks < MIN_CHECKS:
         problems.append(f"the test has {len(asserts)} asserts in {blocks} '# Test case' "
                         f"blocks; at least {MIN_CHECKS} of each are needed")

@@ -346,6 +346,59 @@ def test_a_domain_line_that_is_not_one_of_the_seven_is_not_trusted():
                              "t").domain == "Tabular"
 
 
+SCHEDULER = """function lib.get_scheduler(name: 'str', optimizer: 'Optimizer', steps: 'int' = 10)
+
+Unified API to get any scheduler from its name.
+
+Args:
+""" + "".join(f"    arg{i} (`int`):\n        The number of warmup steps to do, and more words.\n"
+              for i in range(30))
+
+
+def test_the_prompt_shows_whole_paragraphs_and_no_cut_mark():
+    from aicoder.build.builder import function_ask, prompt_document
+    from aicoder.build.documents import Document
+
+    # the Args block does not fit: the signature and the description, as they are, unmarked
+    assert prompt_document(SCHEDULER, 400) == SCHEDULER.split("\n\nArgs:")[0]
+    assert prompt_document("short text", 400) == "short text"
+    # a description longer than the limit: the sentences of it that fit
+    long = "f(x)\n\n" + " ".join(f"Sentence {i} says a thing." for i in range(100))
+    shown = prompt_document(long, 200)
+    assert shown.startswith("f(x)\n\nSentence 0 says a thing. Sentence 1") and \
+        shown.endswith("says a thing.") and len(shown) <= 200, shown
+    # a signature alone longer than the limit: whole lines of it
+    assert prompt_document("a" * 50 + "\n" + "b" * 500, 100) == "a" * 50
+    doc = Document(doc_id="lib.get_scheduler", source="library lib 1.0", title="get_scheduler",
+                   text=SCHEDULER, library="lib")
+    ask = function_ask(doc)
+    assert "Unified API to get any scheduler" in ask and "[...]" not in ask
+    assert "arg0" not in ask and "benchmark" not in ask.lower()
+    assert "do not name the function `get_scheduler`" in ask
+
+
+def test_a_copied_docstring_is_not_shown_again_in_the_repair():
+    from aicoder.build.builder import repair_function_ask, without_docstrings
+    from aicoder.build.documents import Document
+
+    code = ('def f(x: int) -> int:\n    """Copied\n    words."""\n    return x + 1\n\n\n'
+            'def g() -> None:\n    "only a docstring"\n')
+    stripped = without_docstrings(code)
+    assert "Copied" not in stripped and "return x + 1" in stripped
+    assert '"only a docstring"' in stripped  # a body of nothing else keeps it: it must parse
+    compile(stripped, "f.py", "exec")
+    broken = 'def f(:\n    """x"""'
+    assert without_docstrings(broken) == broken
+    doc = Document(doc_id="lib.f", source="s", title="f", text="f(x)", library="lib")
+    copied = "the docstring copies the example's (\"one hot ...\"): write one that describes f"
+    ask = repair_function_ask(doc, code, f"- {copied}", [copied])
+    assert "Copied" not in ask and "return x + 1" in ask and "left out above" in ask
+    thin = "the function is too thin to test: 1 mutant(s)"
+    ask = repair_function_ask(doc, code, f"- {thin}", [thin])
+    assert "Copied" in ask and "left out" not in ask  # only a copy is taken out
+    assert "one_hot" not in ask  # no example in a repair: the model copied it
+
+
 def test_several_libraries_are_taken_in_turn(capsys):
     from aicoder.build.__main__ import _documents, _select, build_parser
 
@@ -469,6 +522,9 @@ HYPOT_TEST = '''def test_step_length():
 '''
 
 
+REPAIR = "This Python function was written to use"  # the function repair's first words
+
+
 def two_answers(body: dict):
     """A model that answers the function question with a function only, and the test question
     with a test only; its first sum test expects a wrong value, its first product function
@@ -483,12 +539,12 @@ def two_answers(body: dict):
             test = test.replace("== 5.0", "== 7.0")  # a wrong expected value, the first time
         return ("ok", f"```python\n{test}```")
     if "DOC-hypot-DOC" in messages[1]["content"]:
-        thick = last.startswith("The function was rejected")
+        thick = last.startswith(REPAIR)
         return ("ok", f"```python\n{THICK_HYPOT if thick else THIN_HYPOT}```")
     if "DOC-fsum-DOC" in messages[1]["content"]:
         return ("ok", f"```python\n{FSUM}```\n\nThis function sums exactly.")
     looped = "1\n    for v in values:\n        result *= v"
-    body = "math.prod(values)" if last.startswith("The function was rejected") else looped
+    body = "math.prod(values)" if last.startswith(REPAIR) else looped
     return ("ok", f"```python\n{PROD.format(body=body)}```")
 
 
@@ -505,13 +561,19 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
         assert main(["--jsonl", str(docs), "--model", f"openai:{server.url}", "--samples", "1",
                      "--sandbox", "bwrap", "--out", str(out), "--test-fraction", "0"]) == 0
         asks = [r["messages"][-1]["content"] for r in server.requests]
+        turns = [[m["role"] for m in r["messages"]] for r in server.requests]
     # fsum: function, test, the test again told what failed; prod: a function off the
     # document, its repair, then the test; hypot: a bare call with the example's docstring,
     # its repair (no test is asked for the bare one), then the test
-    assert [a.split("\n", 1)[0][:30] for a in asks] == [
-        "Write one function for a bench", "Here is a function:", "Here is a function:",
-        "Write one function for a bench", "The function was rejected:", "Here is a function:",
-        "Write one function for a bench", "The function was rejected:", "Here is a function:"]
+    write, test = "Write one Python function that", "Here is a function:"
+    assert [next(p for p in (write, test, REPAIR, "") if a.startswith(p)) for a in asks] == [
+        write, test, test, write, REPAIR, test, write, REPAIR, test]
+    # every ask is a fresh prompt, the function repairs too: the rejected function is shown
+    # in it, not left as the model's own turn to be written again
+    assert turns == [["system", "user"]] * 9, turns
+    assert "result *= v" in asks[4] and "one_hot" not in asks[4]  # the rejected one, no example
+    assert "def step_length" in asks[7] and "One-hot encode" not in asks[7], asks[7]
+    assert "Its docstring is left out above" in asks[7]
     assert "the docstring copies the example's (\"one hot encode class labels leaving an all " \
         "...\")" in asks[7], asks[7]
     assert "the function is too thin to test: 1 mutant(s) of it (`return math.hypot(dx, dy)` " \

@@ -24,8 +24,11 @@ candidate is kept only when every check holds:
   file (``aicoder.train.decontam``).
 
 A candidate that fails a check gets one repair: the problems go back to the model, as CoderGen
-does (the function alone when it was the function that was wrong, the whole program when its
-checks were), and the answer is checked again. Every candidate is recorded with why it was rejected.
+does, and the answer is checked again. A function that was wrong goes back in a fresh prompt
+(``templates/build_repair_function.txt``: the rejected function, its problems, the rules and
+the document, no example): asked as the next turn of the conversation, the 1.5B model wrote
+its rejected function again, word for word. A test that was wrong gets a new test for the
+same function; a whole program's answer gets the whole program back. Every candidate is recorded with why it was rejected.
 
 The output directory is append-only: ``manifest.json`` (the config and its hash) and
 ``log.jsonl``, one line per finished document with all its candidates (one ``write`` and
@@ -71,6 +74,7 @@ MIN_CHECKS = 3
 # was copied onto 5 of 12 documents' functions by the 1.5B model)
 EXAMPLE_ID = "b025_one_hot"
 PROMPT_DOC_CHARS = 1200  # of a document's text in the prompt: a small model copies long docstrings
+_COPIED_DOCSTRING = "the docstring copies the example's"
 _HUB_WORDS = re.compile(r"from_pretrained|pipeline\(|huggingface\.co|\bHub\b|hf_hub_download|"
                         r"load_dataset", re.IGNORECASE)
 _SECTIONS = ("# function_import", "# function_code", "# test_function_code",
@@ -165,7 +169,7 @@ def function_problems(doc: Document, imports: str, functions: str,
     copied = next((run for run in _word_runs(ast.get_docstring(func) or "") if run in example),
                   None)
     if copied:
-        problems.append(f"the docstring copies the example's (\"{copied} ...\"): write one "
+        problems.append(f"{_COPIED_DOCSTRING} (\"{copied} ...\"): write one "
                         f"that describes {func.name} itself")
     made = mutants(functions)
     if len(made) < min_mutants:
@@ -178,14 +182,88 @@ def function_problems(doc: Document, imports: str, functions: str,
     return problems
 
 
+def prompt_document(text: str, limit: int = PROMPT_DOC_CHARS) -> str:
+    """The part of a document's text the prompt shows: whole paragraphs from the start (the
+    signature, then the description) up to ``limit`` characters, and no mark where it stops.
+
+    A cut in the middle, marked ``[...]``, was copied into the docstring up to the mark and
+    left unterminated (get_scheduler's answers did not parse, 4 of 4). When the first
+    paragraph after the signature does not fit, its sentences that do are shown."""
+    if len(text) <= limit:
+        return text
+    paragraphs = [p.strip("\n") for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
+    shown = paragraphs[0]
+    if len(shown) > limit:  # a signature longer than the limit: whole lines of it
+        return shown[:limit].rsplit("\n", 1)[0] if "\n" in shown[:limit] else shown[:limit]
+    for paragraph in paragraphs[1:]:
+        if len(shown) + 2 + len(paragraph) <= limit:
+            shown += "\n\n" + paragraph
+            continue
+        if shown == paragraphs[0]:
+            sentences = re.findall(r".+?(?:[.!?](?=\s)|$)", paragraph, re.DOTALL)
+            part = ""
+            for sentence in sentences:
+                if len(shown) + 2 + len(part + sentence) > limit:
+                    break
+                part += sentence
+            if part.strip():
+                shown += "\n\n" + part.strip()
+        break
+    return shown
+
+
+def without_docstrings(code: str) -> str:
+    """``code`` with its functions' docstrings taken out (the code itself when it does not
+    parse): what a repair shows of a function whose docstring was a copy, so the copy is not
+    in front of the model again."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
+                and isinstance(node.body[0], ast.Expr)
+                and isinstance(node.body[0].value, ast.Constant)
+                and isinstance(node.body[0].value.value, str) and len(node.body) > 1):
+            drop.update(range(node.body[0].lineno, node.body[0].end_lineno + 1))
+    return "\n".join(line for number, line in enumerate(code.splitlines(), 1)
+                     if number not in drop)
+
+
+def function_ask(doc: Document) -> str:
+    """The first prompt of a document: the example, the rules, the document."""
+    return render("build_function", example=example_function(), api=api_of(doc),
+                  rules=_rules(doc))
+
+
+def repair_function_ask(doc: Document, function: str, problems: str,
+                        reasons: Sequence[str] = ()) -> str:
+    """The function repair, as a fresh prompt: the rejected ``function`` (its docstring taken
+    out where it was a copy), why, the rules and the document; no example."""
+    if any(r.startswith(_COPIED_DOCSTRING) for r in reasons):
+        function = without_docstrings(function)
+        problems += "\n(Its docstring is left out above: write a new one, in your own words.)"
+    return render("build_repair_function", api=api_of(doc), function=function.strip(),
+                  problems=problems, rules=_rules(doc))
+
+
+def _rules(doc: Document) -> str:
+    api = api_of(doc)
+    return render("build_function_rules", api=api, api_name=_api_name(doc) or api,
+                  source=doc.source, document=prompt_document(doc.text))
+
+
 def prompt_sha256() -> str:
     """The hash of the prompts as they are without a document: templates and examples."""
-    texts = [render("build_function", example=example_function(), api="$api",
-                    api_name="$api_name", source="$source", document="$document"),
+    rules = render("build_function_rules", api="$api", api_name="$api_name", source="$source",
+                   document="$document")
+    texts = [render("build_function", example=example_function(), api="$api", rules=rules),
              render("build_test", function="$function", function_name="$function_name"),
              render("build_repair_test", function="$function", function_name="$function_name",
                     problems="$problems"),
-             render("build_repair_function", api="$api", problems="$problems"),
+             render("build_repair_function", api="$api", function="$function",
+                    problems="$problems", rules=rules),
              render("build_repair", api="$api", problems="$problems"), str(PROMPT_DOC_CHARS)]
     return hashlib.sha256("\0".join(texts).encode()).hexdigest()
 
@@ -695,11 +773,7 @@ class Builder:
         next_number = len(kept_before) + 1
         system = Message(role="system", content=render("system"))
         api = api_of(doc)
-        text = doc.text if len(doc.text) <= PROMPT_DOC_CHARS else (
-            doc.text[:PROMPT_DOC_CHARS].rsplit("\n", 1)[0] + "\n[...]")
-        ask = Message(role="user", content=render(
-            "build_function", example=example_function(), api=api,
-            api_name=_api_name(doc) or api, source=doc.source, document=text))
+        ask = Message(role="user", content=function_ask(doc))
         candidates = []
         for sample in range(self.config.samples):
             messages = [system, ask]
@@ -739,10 +813,11 @@ class Builder:
                 if early and early[0].startswith("no test function"):
                     mode, retest = "retest", problems
                 elif early or (parts is not None and _function_broke(audit)):
-                    # the function again, then a new test
-                    messages = [*messages, Message(role="assistant", content=answer),
-                                Message(role="user", content=render(
-                                    "build_repair_function", api=api, problems=problems))]
+                    # the function again, in a fresh prompt, then a new test
+                    rejected = (f"{parts[0]}\n\n{parts[1]}\n\n{parts[2]}".strip()
+                                if parts is not None else _code_of(answer, r"^def "))
+                    messages = [system, Message(role="user", content=repair_function_ask(
+                        doc, trim_middle(rejected, 4000), problems, reasons))]
                 elif parts is not None:
                     mode, retest = "retest", problems
                 else:

@@ -387,6 +387,7 @@ def test_a_copied_docstring_is_not_shown_again_in_the_repair():
     assert "Copied" not in stripped and "return x + 1" in stripped
     assert '"only a docstring"' in stripped  # a body of nothing else keeps it: it must parse
     compile(stripped, "f.py", "exec")
+    assert "    # (the docstring that was here is left out" in stripped  # where it was
     broken = 'def f(:\n    """x"""'
     assert without_docstrings(broken) == broken
     doc = Document(doc_id="lib.f", source="s", title="f", text="f(x)", library="lib")
@@ -397,6 +398,41 @@ def test_a_copied_docstring_is_not_shown_again_in_the_repair():
     ask = repair_function_ask(doc, code, f"- {thin}", [thin])
     assert "Copied" in ask and "left out" not in ask  # only a copy is taken out
     assert "one_hot" not in ask  # no example in a repair: the model copied it
+
+
+def test_the_function_is_repaired_when_it_raised_in_every_check_it_failed():
+    from aicoder.build.builder import function_failed
+
+    def run(*checks: str) -> dict:
+        return {"failure": "Verdict: failed — 2 of 3 checks failed\nChecks:\n" + "".join(checks)}
+
+    raised = ("  [FAILED] [1/3] Test case 1: a square — TypeError: 'float' object cannot be "
+              "interpreted as an integer\n      in your function floor_root, line 12: return "
+              "math.isqrt(n / 1)\n        n = 16\n")
+    passed = "  [PASSED] [3/3] Test case 3: a negative number\n"
+    asserted = ("  [FAILED] [2/3] Test case 2: between — AssertionError\n      value: 5\n")
+    asserted_in = ("  [FAILED] [2/3] Test case 2 — AssertionError: in the function\n"
+                   "      in your function f, line 3: assert x\n")
+    assert function_failed(run(raised, raised.replace("[1/3]", "[2/3]"), passed))
+    assert not function_failed(run(raised, asserted, passed))  # a check's own assert failed
+    assert not function_failed(run(raised, asserted_in))  # an assert, if inside the function
+    assert not function_failed(run(passed))
+    assert not function_failed(None) and not function_failed({"failure": ""})
+    assert function_failed({"failure": "ImportError while defining the candidate: no module"})
+
+
+def test_a_function_without_a_docstring_is_sent_back_before_its_test():
+    from aicoder.build.builder import function_problems
+    from aicoder.build.documents import Document
+
+    doc = Document(doc_id="math.isqrt", source="s", title="isqrt", text="isqrt(n)",
+                   library="math")
+    code = "def floor_root(n: int) -> int:\n    if n < 0:\n        return 0\n" \
+           "    return math.isqrt(n) + 0\n"
+    problems = function_problems(doc, "import math", code)
+    assert problems and problems[0].startswith("floor_root has no docstring"), problems
+    with_doc = code.replace("-> int:\n", '-> int:\n    """The floor of its square root."""\n')
+    assert function_problems(doc, "import math", with_doc) == []
 
 
 def test_several_libraries_are_taken_in_turn(capsys):
@@ -522,6 +558,31 @@ HYPOT_TEST = '''def test_step_length():
 '''
 
 
+ROOT_FUNCTION = '''import math
+
+def floor_root(n: int) -> int:
+    """The whole part of the square root of n; 0 for a negative n.
+
+    Args:
+        n (int): any integer.
+
+    Returns:
+        int: the floor of sqrt(n), 0 when n < 0.
+    """
+    if n < 0:
+        return 0
+    return math.isqrt({arg})
+'''
+ROOT_TEST = '''def test_floor_root():
+    # Test case 1: a square
+    assert floor_root(16) == 4
+    # Test case 2: between two squares
+    assert floor_root(17) == 4
+    # Test case 3: a negative number
+    assert floor_root(-5) == 0
+    # Test case 4: a large square
+    assert floor_root(10 ** 6) == 1000
+'''
 REPAIR = "This Python function was written to use"  # the function repair's first words
 
 
@@ -534,10 +595,15 @@ def two_answers(body: dict):
     if last.startswith("Here is a function:"):
         if "def step_length" in last:
             return ("ok", f"```python\n{HYPOT_TEST}```")
+        if "def floor_root" in last:
+            return ("ok", f"```python\n{ROOT_TEST}```")
         test = FSUM_TEST if "def capped_sum" in last else PROD_TEST
         if "def capped_sum" in last and "Its test was rejected" not in last:
             test = test.replace("== 5.0", "== 7.0")  # a wrong expected value, the first time
         return ("ok", f"```python\n{test}```")
+    if "DOC-isqrt-DOC" in messages[1]["content"]:  # float in, a TypeError in isqrt itself
+        arg = "n" if last.startswith(REPAIR) else "n / 1"
+        return ("ok", f"```python\n{ROOT_FUNCTION.format(arg=arg)}```")
     if "DOC-hypot-DOC" in messages[1]["content"]:
         thick = last.startswith(REPAIR)
         return ("ok", f"```python\n{THICK_HYPOT if thick else THIN_HYPOT}```")
@@ -555,7 +621,7 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     docs.write_text("".join(json.dumps({"id": i, "text": f"DOC-{k}-DOC: {i}(values)",
                                         "library": "math"}) + "\n"
                             for i, k in (("math.fsum", "fsum"), ("math.prod", "prod"),
-                                         ("math.hypot", "hypot"))))
+                                         ("math.hypot", "hypot"), ("math.isqrt", "isqrt"))))
     out = tmp_path / "build"
     with ServerDouble(two_answers) as server:
         assert main(["--jsonl", str(docs), "--model", f"openai:{server.url}", "--samples", "1",
@@ -566,11 +632,15 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     # document, its repair, then the test; hypot: a bare call with the example's docstring,
     # its repair (no test is asked for the bare one), then the test
     write, test = "Write one Python function that", "Here is a function:"
+    # isqrt: the function raised in the checks it failed, so the function is repaired, told
+    # the sandbox's errors, and its new version gets a new test
     assert [next(p for p in (write, test, REPAIR, "") if a.startswith(p)) for a in asks] == [
-        write, test, test, write, REPAIR, test, write, REPAIR, test]
+        write, test, test, write, REPAIR, test, write, REPAIR, test, write, test, REPAIR, test]
     # every ask is a fresh prompt, the function repairs too: the rejected function is shown
     # in it, not left as the model's own turn to be written again
-    assert turns == [["system", "user"]] * 9, turns
+    assert turns == [["system", "user"]] * 13, turns
+    assert "math.isqrt(n / 1)" in asks[11] and "TypeError" in asks[11], asks[11]
+    assert "The function raised these errors itself" in asks[11]
     assert "result *= v" in asks[4] and "one_hot" not in asks[4]  # the rejected one, no example
     assert "def step_length" in asks[7] and "One-hot encode" not in asks[7], asks[7]
     assert "Its docstring is left out above" in asks[7]
@@ -595,11 +665,15 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     assert [reason_kind(r) for r in thin["reasons"]] == ["copied docstring", "too thin"]
     assert thick["status"] == "kept", thick["reasons"]
     tasks = {t.task_id: t for t in load_tasks(str(out / "tasks.jsonl"))}
-    assert set(tasks) == {"g00001_capped_sum", "g00002_capped_product", "g00003_step_length"}
+    assert set(tasks) == {"g00001_capped_sum", "g00002_capped_product", "g00003_step_length",
+                          "g00004_floor_root"}
     product = tasks["g00002_capped_product"]
     assert "import math" in product.imports and product.test_entry == "test_capped_product"
     assert "example call" not in product.content
-    assert "3 documents, 3 candidates, 3 repairs: 3 kept" in capsys.readouterr().out
+    broken, mended = log["math.isqrt"]
+    assert broken["reasons"][0].startswith("reference failed: 3 of 4 checks failed"), broken
+    assert mended["status"] == "kept" and "math.isqrt(n)" in mended["program"], mended
+    assert "4 documents, 4 candidates, 4 repairs: 4 kept" in capsys.readouterr().out
 
 
 def test_sigterm_stops_and_writes_what_is_built(bwrap, tmp_path):

@@ -43,6 +43,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -165,6 +166,9 @@ def function_problems(doc: Document, imports: str, functions: str,
         func = next(n for n in ast.parse(functions).body if isinstance(n, ast.FunctionDef))
     except (SyntaxError, StopIteration):
         return ["no function in the answer"]
+    if not ast.get_docstring(func):
+        problems.append(f"{func.name} has no docstring: write one of your own (what it does, "
+                        "Args, Returns, limits), since it is what the task shows")
     example = _example_word_runs()
     copied = next((run for run in _word_runs(ast.get_docstring(func) or "") if run in example),
                   None)
@@ -212,23 +216,34 @@ def prompt_document(text: str, limit: int = PROMPT_DOC_CHARS) -> str:
     return shown
 
 
+LEFT_OUT = "# (the docstring that was here is left out: write a new one, of your own)"
+
+
 def without_docstrings(code: str) -> str:
-    """``code`` with its functions' docstrings taken out (the code itself when it does not
-    parse): what a repair shows of a function whose docstring was a copy, so the copy is not
-    in front of the model again."""
+    """``code`` with each function's docstring replaced by the ``LEFT_OUT`` comment (the code
+    itself when it does not parse): what a repair shows of a function whose docstring was a
+    copy, so the copy is not in front of the model again. Shown with the docstring simply
+    gone, the 1.5B model wrote its repair without one."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return code
-    drop: set[int] = set()
+    docstrings: dict[int, tuple[int, int]] = {}  # first line -> (last line, column)
     for node in ast.walk(tree):
         if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
                 and isinstance(node.body[0], ast.Expr)
                 and isinstance(node.body[0].value, ast.Constant)
                 and isinstance(node.body[0].value.value, str) and len(node.body) > 1):
-            drop.update(range(node.body[0].lineno, node.body[0].end_lineno + 1))
-    return "\n".join(line for number, line in enumerate(code.splitlines(), 1)
-                     if number not in drop)
+            first = node.body[0]
+            docstrings[first.lineno] = (first.end_lineno, first.col_offset)
+    out, skip_to = [], 0
+    for number, line in enumerate(code.splitlines(), 1):
+        if number in docstrings:
+            skip_to, column = docstrings[number]
+            out.append(" " * column + LEFT_OUT)
+        if number > skip_to:
+            out.append(line)
+    return "\n".join(out)
 
 
 def function_ask(doc: Document) -> str:
@@ -373,10 +388,24 @@ def add_section_markers(program: str) -> str:
     return "\n".join(out)
 
 
-def _function_broke(audit: dict | None) -> bool:
-    """Whether the reference's run broke before any check, defining the function (an import
-    or a name that is not there): the function needs the repair, not its test."""
-    return bool(audit) and "while defining the candidate" in (audit.get("failure") or "")
+_CHECK_LINE = re.compile(r"^  \[(?:PASSED|FAILED|NOT RUN)\] ", re.MULTILINE)
+
+
+def function_failed(audit: dict | None) -> bool:
+    """Whether the reference's run failed in the function itself: the function needs the
+    repair, not its test. That is a run that broke before any check, defining the function
+    (an import or a name that is not there), or one where every failed check raised an
+    exception inside the function rather than an assertion of the test (``TargetEncoder()
+    .fit_transform(x)`` without its ``y``: a new test cannot mend that)."""
+    failure = (audit or {}).get("failure") or ""
+    if "while defining the candidate" in failure:
+        return True
+    starts = [m.start() for m in _CHECK_LINE.finditer(failure)]
+    blocks = [failure[a:b] for a, b in itertools.pairwise([*starts, len(failure)])]
+    failed = [b for b in blocks if b.startswith("  [FAILED] ")]
+    return bool(failed) and all(
+        "\n      in your function " in b and "AssertionError" not in b.split("\n", 1)[0]
+        for b in failed)
 
 
 def _first_function(code: str) -> str:
@@ -809,10 +838,11 @@ class Builder:
                 candidates.append(cand.to_dict())
                 if cand.status == "kept" or attempt == 1:
                     break
-                problems = trim_middle(repair_problems(reasons, audit), 4000)
+                broke = parts is not None and function_failed(audit)
+                problems = trim_middle(repair_problems(reasons, audit, function=broke), 4000)
                 if early and early[0].startswith("no test function"):
                     mode, retest = "retest", problems
-                elif early or (parts is not None and _function_broke(audit)):
+                elif early or broke:
                     # the function again, in a fresh prompt, then a new test
                     rejected = (f"{parts[0]}\n\n{parts[1]}\n\n{parts[2]}".strip()
                                 if parts is not None else _code_of(answer, r"^def "))
@@ -899,14 +929,16 @@ class Builder:
         }
 
 
-def repair_problems(reasons: list[str], audit: dict | None) -> str:
+def repair_problems(reasons: list[str], audit: dict | None, function: bool = False) -> str:
     """What the repair prompt says: the reasons, what the reference's run said when it failed
-    (each check with its message, the exception), the mutants its tests let through."""
+    (each check with its message, the exception), the mutants its tests let through.
+    ``function``: it is the function that is repaired (it raised in the checks)."""
     lines = [f"- {r}" for r in reasons]
     if audit and audit.get("failure"):
-        lines += ["", "The run of your reference, in the sandbox:", audit["failure"],
-                  "", "Where an expected value was wrong, use the value the function really "
-                  "returns for that input, if it is right."]
+        hint = ("The function raised these errors itself: make it work on inputs like these."
+                if function else "Where an expected value was wrong, use the value the "
+                "function really returns for that input, if it is right.")
+        lines += ["", "The run of your reference, in the sandbox:", audit["failure"], "", hint]
     survivors = (audit or {}).get("survivors") or []
     if survivors:
         lines += ["", "Your tests still pass when the reference is changed like this (each "

@@ -144,8 +144,8 @@ def task_from_program(content: str, record_path: str, where: str) -> Task:
     declared = re.search(r"^# domain: (.+)$", content, re.MULTILINE)
     # a domain line that is not one of the seven (a list, a made-up name) is not trusted:
     # the domain is then read off the code, as for a record without one
-    if declared and canonical_domain(declared.group(1)):
-        record["domain"] = canonical_domain(declared.group(1))
+    if declared and (domain := canonical_domain(declared.group(1))):
+        record["domain"] = domain
     return Task.from_record(record, source=where)
 
 

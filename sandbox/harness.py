@@ -102,7 +102,7 @@ import sys
 import tokenize
 import traceback
 
-__all__ = ["instrument", "main"]
+__all__ = ["check_blocks", "instrument", "main"]
 
 _REC = "__aicoder_rec__"  # closure variable of the test function: the vault
 _GRD = "__aicoder_g__"  # closure variable: the operand guard
@@ -207,21 +207,74 @@ def _contains_assert(nodes: list[ast.stmt]) -> bool:
     return any(isinstance(n, ast.Assert) for s in nodes for n in ast.walk(s))
 
 
-def _marker_of(stmt: ast.stmt, comments: dict[int, str], prev_end: int) -> str | None:
-    """The `Test case` marker that opens this statement: a comment just above it, or a print."""
+def _marker_of(stmt: ast.stmt, comments: dict[int, str], prev_end: int) -> tuple[str, int] | None:
+    """The `Test case` marker that opens this statement, and its line: a comment just above it
+    (or on its own line), or a print."""
     for line in range(prev_end + 1, stmt.lineno + 1):
         text = comments.get(line)
         if text and _MARKER.search(text):
-            return text.lstrip("#").strip()
+            return text.lstrip("#").strip(), line
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         for arg in stmt.value.args:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and _MARKER.search(arg.value):
-                return arg.value.strip()
+                return arg.value.strip(), stmt.lineno
             if isinstance(arg, ast.JoinedStr):
                 lit = "".join(v.value for v in arg.values if isinstance(v, ast.Constant))
                 if _MARKER.search(lit):
-                    return lit.strip()
+                    return lit.strip(), stmt.lineno
     return None
+
+
+def _markers(func: ast.FunctionDef | ast.AsyncFunctionDef, comments: dict[int, str]
+             ) -> list[tuple[int, str, int]]:
+    """The statements of the test's top level that open a `Test case` block: (index, label,
+    line of the marker)."""
+    markers: list[tuple[int, str, int]] = []
+    prev_end = func.lineno
+    for i, stmt in enumerate(func.body):
+        marker = _marker_of(stmt, comments, prev_end)
+        if marker is not None:
+            markers.append((i, *marker))
+        prev_end = getattr(stmt, "end_lineno", stmt.lineno)
+    return markers
+
+
+def _block_end(body: list[ast.stmt], markers: list) -> int:
+    """Where the last block stops: `return 'All Tests Passed'` closes the test, not the last case."""
+    if isinstance(body[-1], ast.Return) and markers[-1][0] < len(body) - 1:
+        return len(body) - 1
+    return len(body)
+
+
+def check_blocks(test_source: str, entry: str) -> list[tuple[int, int, int]]:
+    """The checks of a test divided into `Test case` blocks, as ``instrument`` makes them: for
+    each block that holds an assert, (the line of the check, which is its first statement;
+    the first line of the block, its marker included; its last line). ``[]`` for a test that
+    is not divided into blocks (its checks are its asserts).
+
+    Raises:
+        SyntaxError: the test does not parse.
+        LookupError: the module defines no function ``entry`` at its top level.
+    """
+    module = ast.parse(test_source)
+    func = next((n for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and n.name == entry), None)
+    if func is None:
+        raise LookupError(f"the test code defines no function named {entry!r}")
+    markers = _markers(func, _comments(test_source))
+    if len(markers) < 2:
+        return []
+    body = func.body
+    end = _block_end(body, markers)
+    bounds = [m[0] for m in markers] + [end]
+    out = []
+    for k, (start, _label, line) in enumerate(markers):
+        block = body[start:bounds[k + 1]]
+        if block and _contains_assert(block):
+            last = (markers[k + 1][2] - 1 if k + 1 < len(markers)
+                    else getattr(block[-1], "end_lineno", block[-1].lineno))
+            out.append((block[0].lineno, min(line, block[0].lineno), last))
+    return out
 
 
 def _comments(source: str) -> dict[int, str]:
@@ -419,15 +472,8 @@ def instrument(test_source: str, entry: str) -> tuple[ast.Module, list[dict]]:
         raise LookupError(f"the test code defines no function named {entry!r}")
     func = module.body[index]
 
-    comments = _comments(test_source)
     body = func.body
-    markers: list[tuple[int, str]] = []
-    prev_end = func.lineno
-    for i, stmt in enumerate(body):
-        label = _marker_of(stmt, comments, prev_end)
-        if label is not None:
-            markers.append((i, label))
-        prev_end = getattr(stmt, "end_lineno", stmt.lineno)
+    markers = _markers(func, _comments(test_source))
 
     plan: list[dict] = []
     ids: dict[int, int] = {}
@@ -435,13 +481,11 @@ def instrument(test_source: str, entry: str) -> tuple[ast.Module, list[dict]]:
 
     if len(markers) >= 2:
         # Block mode: statements from one marker to the next form one check.
-        end = len(body)
-        if isinstance(body[-1], ast.Return) and markers[-1][0] < len(body) - 1:
-            end = len(body) - 1  # `return 'All Tests Passed'` closes the test, not the last case
+        end = _block_end(body, markers)
         bounds = [m[0] for m in markers] + [end]
         new_body: list[ast.stmt] = body[: markers[0][0]]
         total = len(markers)
-        for k, (start, label) in enumerate(markers):
+        for k, (start, label, _line) in enumerate(markers):
             block = body[start : bounds[k + 1]]
             if not _contains_assert(block):
                 new_body.extend(block)

@@ -378,7 +378,7 @@ def test_the_prompt_shows_whole_paragraphs_and_no_cut_mark():
 
 
 def test_a_copied_docstring_is_not_shown_again_in_the_repair():
-    from aicoder.build.builder import repair_function_ask, without_docstrings
+    from aicoder.build.builder import function_problems, repair_function_ask, without_docstrings
     from aicoder.build.documents import Document
 
     code = ('def f(x: int) -> int:\n    """Copied\n    words."""\n    return x + 1\n\n\n'
@@ -387,7 +387,11 @@ def test_a_copied_docstring_is_not_shown_again_in_the_repair():
     assert "Copied" not in stripped and "return x + 1" in stripped
     assert '"only a docstring"' in stripped  # a body of nothing else keeps it: it must parse
     compile(stripped, "f.py", "exec")
-    assert "    # (the docstring that was here is left out" in stripped  # where it was
+    assert '    """<the docstring that was here is left out' in stripped  # where it was
+    [problem] = function_problems(Document(doc_id="lib.f", source="s", title="f", text="f(x)",
+                                           library="lib"),
+                                  "import lib", stripped.replace("x + 1", "lib.f(x) + x * 2"))
+    assert problem.startswith("f has no docstring"), problem  # the placeholder left as it was
     broken = 'def f(:\n    """x"""'
     assert without_docstrings(broken) == broken
     doc = Document(doc_id="lib.f", source="s", title="f", text="f(x)", library="lib")
@@ -674,6 +678,103 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     assert broken["reasons"][0].startswith("reference failed: 3 of 4 checks failed"), broken
     assert mended["status"] == "kept" and "math.isqrt(n)" in mended["program"], mended
     assert "4 documents, 4 candidates, 4 repairs: 4 kept" in capsys.readouterr().out
+
+
+PAIRS = '''import math
+
+def pairs(n: int) -> int:
+    """The number of unordered pairs among n items; 0 for fewer than 2.
+
+    Args:
+        n (int): how many items.
+
+    Returns:
+        int: n choose 2, or 0 when n < 2.
+    """
+    if n < 2:
+        return 0
+    return math.comb(n, 2)
+'''
+PAIRS_TEST = '''def test_pairs():
+    # Test case 1: two items make one pair
+    assert pairs(2) == 1
+    # Test case 2: four items
+    assert pairs(4) == 7
+    # Test case 3: none for one item
+    assert pairs(1) == 0
+    # Test case 4: five items
+    assert pairs(5) == 10
+    # Test case 5: a negative count
+    assert pairs(-3) == 0
+'''
+
+
+def pairs_answers(body: dict):
+    """A function that is right, and a test with one wrong expected value (4 choose 2 is 6,
+    not 7) among five checks, until it is told what failed."""
+    last = body["messages"][-1]["content"]
+    if last.startswith("Here is a function:"):
+        test = PAIRS_TEST if "Its test was rejected" not in last else PAIRS_TEST.replace(
+            "== 7", "== 6")
+        return ("ok", f"```python\n{test}```")
+    return ("ok", f"```python\n{PAIRS}```")
+
+
+def test_a_check_the_reference_fails_on_an_assert_is_dropped_and_recorded(bwrap, tmp_path):
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"id": "math.comb", "text": "DOC: math.comb(n, k)",
+                                "library": "math"}) + "\n")
+    logs = {}
+    for flag in ([], ["--keep-failing-checks"]):
+        out = tmp_path / ("keep" if flag else "drop")
+        with ServerDouble(pairs_answers) as server:
+            assert main(["--jsonl", str(docs), "--model", f"openai:{server.url}", "--samples",
+                         "1", "--sandbox", "bwrap", "--out", str(out), "--test-fraction", "0",
+                         *flag]) == 0
+        [entry] = map(json.loads, (out / "log.jsonl").read_text().splitlines())
+        logs[bool(flag)] = entry["candidates"]
+        sheet = json.loads((out / "datasheet.json").read_text())
+        assert sheet["kept_with_dropped_checks"] == (0 if flag else 1)
+    # by default: kept at once, without the wrong check, and the log says which was dropped
+    [kept] = logs[False]
+    assert kept["status"] == "kept" and kept["attempt"] == 0, kept["reasons"]
+    assert kept["audit"]["dropped_checks"] == ["[2/5] Test case 2: four items"]
+    assert "pairs(4) == 7" not in kept["program"] and "Test case 2: four" not in kept["program"]
+    assert "pairs(5) == 10" in kept["program"] and kept["audit"]["checks"] == 4
+    assert "AssertionError" in kept["audit"]["before_dropping"]
+    # with --keep-failing-checks: rejected, and the test repaired instead
+    first, repaired = logs[True]
+    assert first["reasons"][0].startswith("reference failed: 1 of 5 checks failed"), first
+    assert repaired["status"] == "kept" and "pairs(4) == 6" in repaired["program"]
+    assert "dropped_checks" not in repaired["audit"]
+
+
+def test_what_can_be_dropped_is_only_a_wrong_assert():
+    from aicoder.build.audit import TaskAudit
+    from aicoder.build.builder import drop_checks, prunable_checks
+
+    def audit(failed, checks=5, **kw):
+        base = dict(task_id="t", domain="Other", framework="python", reference="failed",
+                    deterministic=True, checks=checks, checks_executed=checks,
+                    failed_checks=failed)
+        return TaskAudit(**{**base, **kw})
+
+    wrong = {"line": 5, "name": "[2/5] Test case 2", "raised": False}
+    crashed = {"line": 7, "name": "[3/5] Test case 3", "raised": True}
+    assert prunable_checks(audit([wrong])) == [wrong]
+    assert prunable_checks(audit([wrong, crashed])) == []  # the reference itself raised
+    assert prunable_checks(audit([wrong], checks=3)) == []  # 2 would be left, 3 needed
+    assert prunable_checks(audit([wrong], deterministic=False)) == []
+    assert prunable_checks(audit([wrong], checks_executed=4)) == []  # one never ran
+    assert prunable_checks(audit([wrong], reference="timeout")) == []
+    assert prunable_checks(audit([], reference="passed")) == []
+    test = PAIRS_TEST
+    line = test.splitlines().index("    assert pairs(4) == 7") + 1
+    dropped = drop_checks(test, "test_pairs", {line})
+    assert "pairs(4)" not in dropped and "four items" not in dropped
+    assert dropped.count("# Test case") == 4 and "pairs(5) == 10" in dropped
+    compile(dropped, "t.py", "exec")
+    assert drop_checks(test, "test_pairs", {999}) == test  # no check starts there
 
 
 def test_sigterm_stops_and_writes_what_is_built(bwrap, tmp_path):

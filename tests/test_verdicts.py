@@ -248,3 +248,37 @@ def test_should_not_be_reached_asserts_pass_when_not_reached(bwrap):
     result = bwrap.run(program(lenient, test), FAST)
     assert result.status is Status.FAILED
     assert result.checks[1].message == "AssertionError: f(None) should raise"
+
+
+CHECK_BLOCK_TESTS = {
+    "comments": "def test_f():\n    x = 1\n    # Test case 1: one\n    assert x == 1\n\n"
+                "    # Test case 2: two\n    y = x + 1\n    assert y == 2\n",
+    "trailing": "def test_f():\n    assert 1 == 1  # Test case 1\n    assert 2 == 2  # Test case 2\n"
+                "    assert 3 == 3  # Test case 3\n",
+    "prints": "def test_f():\n    print('Testing case [1/2] started.')\n    assert True\n"
+              "    print('Testing case [2/2] started.')\n    assert 2 > 1\n"
+              "    return 'All Tests Passed'\n",
+    "a block with no assert": "def test_f():\n    # Test case 1\n    assert 1\n    # Test case 2\n"
+                              "    z = 3\n    # Test case 3\n    assert z\n",
+}
+
+
+@pytest.mark.parametrize("style", sorted(CHECK_BLOCK_TESTS))
+def test_check_blocks_are_the_checks_the_harness_makes(style):
+    from sandbox.harness import check_blocks, instrument
+
+    source = CHECK_BLOCK_TESTS[style]
+    blocks = check_blocks(source, "test_f")
+    _, plan = instrument(source, "test_f")
+    assert [b[0] for b in blocks] == [c["line"] for c in plan]  # the same checks, by line
+    lines = source.splitlines()
+    for _line, first, last in blocks:
+        assert "Test case" in lines[first - 1] or "case [" in lines[first - 1]
+        assert first <= last <= len(lines)
+    if style == "prints":  # the closing return is not part of the last block
+        assert blocks[-1][2] == lines.index("    assert 2 > 1") + 1
+    if style == "a block with no assert":
+        assert len(blocks) == 2
+    assert check_blocks("def test_f():\n    assert 1\n    assert 2\n", "test_f") == []
+    with pytest.raises(LookupError):
+        check_blocks(source, "test_g")

@@ -32,7 +32,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from aicoder.build import MIN_MUTANTS
+from aicoder.build import MIN_CHECKS, MIN_MUTANTS
 from aicoder.errors import AICoderError
 
 
@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-mutants", type=int, default=MIN_MUTANTS,
                    help="the fewest mutants a task's function must have: fewer is a bare call "
                    f"of the API, too thin to measure its tests ({MIN_MUTANTS}; 0 keeps them)")
+    p.add_argument("--keep-failing-checks", action="store_true",
+                   help="reject a candidate whose reference fails some of its checks; by "
+                   "default those checks are dropped (and recorded) when the reference failed "
+                   f"each on an assert, not by raising, and {MIN_CHECKS} that it passes remain")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="the runtime cap of a reference run, seconds (60)")
     p.add_argument("--test-fraction", type=float, default=0.2,
@@ -162,7 +166,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         documents=described, documents_sha256=documents_sha256(docs), model=spec,
         samples=args.samples, temperature=args.temperature, max_new_tokens=args.max_new_tokens,
         seed=args.seed, min_mutation_score=args.min_mutation_score,
-        max_mutants=args.max_mutants, min_mutants=args.min_mutants, wall_s=args.timeout, test_fraction=args.test_fraction,
+        max_mutants=args.max_mutants, min_mutants=args.min_mutants,
+        drop_failing_checks=not args.keep_failing_checks, wall_s=args.timeout,
+        test_fraction=args.test_fraction,
         against_sha256=tasks_sha256(against), prompt_sha256=prompt_sha256())
     sandbox = get_sandbox(args.sandbox)
     builder = Builder(args.out, config, None, sandbox.run, against=against,

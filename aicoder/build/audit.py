@@ -43,6 +43,9 @@ class TaskAudit:
     reason: str = ""                    # why the reference did not pass
     failure: str = ""                   # and what it said: each check, the exception (trimmed)
     runs: list[str] = field(default_factory=list)  # each run's status
+    # the checks the reference failed (first run that did not pass): line, name, and whether
+    # the reference's own code raised in it (rather than an assert of the test)
+    failed_checks: list[dict] = field(default_factory=list)
     deterministic: bool = False          # every run gave the same verdicts
     checks: int = 0                      # checks of the test
     checks_executed: int = 0             # of them, how many ran with the reference
@@ -138,6 +141,9 @@ def _audit(tasks, run, limits, pool, runs, max_mutants, seed, progress) -> list[
             from aicoder.prompts.render import describe_failure
 
             audit.failure = describe_failure(first_bad, output_chars=600)[:FAILURE_CHARS]
+            audit.failed_checks = [
+                {"line": c.line, "name": c.name, "raised": "in your function" in c.evidence}
+                for c in first_bad.checks if c.executed and not c.passed]
         audit.deterministic = len({_verdicts(r) for r in results}) == 1
         audit.checks = max(len(r.checks) for r in results)
         audit.checks_executed = min(r.checks_executed for r in results)

@@ -426,7 +426,7 @@ def test_the_function_is_repaired_when_it_raised_in_every_check_it_failed():
 
 
 def test_a_function_without_a_docstring_is_sent_back_before_its_test():
-    from aicoder.build.builder import function_problems
+    from aicoder.build.builder import function_problems, reason_kind
     from aicoder.build.documents import Document
 
     doc = Document(doc_id="math.isqrt", source="s", title="isqrt", text="isqrt(n)",
@@ -435,6 +435,7 @@ def test_a_function_without_a_docstring_is_sent_back_before_its_test():
            "    return math.isqrt(n) + 0\n"
     problems = function_problems(doc, "import math", code)
     assert problems and problems[0].startswith("floor_root has no docstring"), problems
+    assert reason_kind(problems[0]) == "no docstring"
     with_doc = code.replace("-> int:\n", '-> int:\n    """The floor of its square root."""\n')
     assert function_problems(doc, "import math", with_doc) == []
 

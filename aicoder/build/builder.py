@@ -644,6 +644,7 @@ def reason_kind(reason: str) -> str:
                          ("the function never uses", "off the document"),
                          ("the docstring copies", "copied docstring"),
                          ("the function is too thin", "too thin"),
+                         (" has no docstring", "no docstring"),
                          ("checks never ran", "checks never ran")):
         if reason.startswith(prefix) or prefix in reason.split(":")[0]:
             return kind

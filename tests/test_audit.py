@@ -127,6 +127,63 @@ def test_the_known_function_keeps_only_its_equivalent_mutant(bwrap):
     assert weak_reasons(audit, min_score=1.0) == [f"mutation score {audit.score:.2f} < 1"]
 
 
+PICK = '''def pick(values: list, i: int) -> int:
+    """Twice the ``i``-th of ``values``.
+
+    Args:
+        values (list): whole numbers.
+        i (int): a position, not negative.
+
+    Returns:
+        int: twice ``values[i]``.
+    """
+    if i < 0:
+        raise ValueError("i must not be negative")
+    assert values, "no values"
+    return values[i] * 2
+'''
+
+PICK_TEST = '''def test_pick():
+    # Test case 1: the first
+    assert pick([1, 2], 0) == 2
+    # Test case 2: a wrong expected value
+    assert pick([1, 2], 1) == 5
+    # Test case 3: the test's own name that is not there
+    assert pick([1, 2], 0) == expected_two
+    # Test case 4: a call with an argument too few
+    assert pick([1, 2]) == 2
+    # Test case 5: an input the function refuses with its raise
+    assert pick([1, 2], -1) == 2
+    # Test case 6: an input its own assert refuses
+    assert pick([], 0) == 0
+    # Test case 7: a position past the end, where indexing crashes
+    assert pick([1, 2], 7) == 0
+    # Test case 8: the second
+    assert pick([1, 2], 1) == 4
+    # Test case 9: a negative value
+    assert pick([-3], 0) == -6
+'''
+
+
+def test_where_a_check_failed_is_told_apart(bwrap):
+    """An assert of the test, the test's own code, a raise or assert of the function (it
+    refused the input), a crash inside the function: the builder drops the first three kinds
+    of wrong check, never a crash."""
+    from aicoder.build.builder import prunable_checks
+
+    [audit] = audit_tasks([task("pick", PICK, PICK_TEST)], bwrap.run, Limits(wall_s=60))
+    assert audit.reference == "failed" and audit.deterministic
+    causes = {c["name"].split(":")[0]: c["cause"] for c in audit.failed_checks}
+    assert causes == {"[2/9] Test case 2": "assert", "[3/9] Test case 3": "test",
+                      "[4/9] Test case 4": "test", "[5/9] Test case 5": "raise",
+                      "[6/9] Test case 6": "raise", "[7/9] Test case 7": "crash"}
+    assert prunable_checks(audit) == []  # the crash may be the function's fault
+    no_crash = PICK_TEST.replace("pick([1, 2], 7) == 0", "pick([1, 2, 3], 2) == 6")
+    [audit] = audit_tasks([task("pick", PICK, no_crash)], bwrap.run, Limits(wall_s=60))
+    assert [c["cause"] for c in prunable_checks(audit)] == ["assert", "test", "test", "raise",
+                                                           "raise"]
+
+
 WEAK = {
     # the test checks nothing a mutant changes
     "blind": ('''def scale(x: float, factor: float = 2.0) -> float:

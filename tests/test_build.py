@@ -407,22 +407,29 @@ def test_a_copied_docstring_is_not_shown_again_in_the_repair():
 def test_the_function_is_repaired_when_it_raised_in_every_check_it_failed():
     from aicoder.build.builder import function_failed
 
-    def run(*checks: str) -> dict:
-        return {"failure": "Verdict: failed — 2 of 3 checks failed\nChecks:\n" + "".join(checks)}
+    def run(*causes: str) -> dict:
+        return {"failure": "Verdict: failed", "failed_checks": [
+            {"line": n, "name": f"[{n}/5] Test case {n}", "cause": c}
+            for n, c in enumerate(causes, 1)]}
 
-    raised = ("  [FAILED] [1/3] Test case 1: a square — TypeError: 'float' object cannot be "
-              "interpreted as an integer\n      in your function floor_root, line 12: return "
-              "math.isqrt(n / 1)\n        n = 16\n")
-    passed = "  [PASSED] [3/3] Test case 3: a negative number\n"
-    asserted = ("  [FAILED] [2/3] Test case 2: between — AssertionError\n      value: 5\n")
-    asserted_in = ("  [FAILED] [2/3] Test case 2 — AssertionError: in the function\n"
-                   "      in your function f, line 3: assert x\n")
-    assert function_failed(run(raised, raised.replace("[1/3]", "[2/3]"), passed))
-    assert not function_failed(run(raised, asserted, passed))  # a check's own assert failed
-    assert not function_failed(run(raised, asserted_in))  # an assert, if inside the function
-    assert not function_failed(run(passed))
+    assert function_failed(run("crash", "crash"))
+    assert function_failed(run("crash", "raise"))  # its own raise refused the input
+    assert not function_failed(run("crash", "assert"))  # a check's own assert failed
+    assert not function_failed(run("raise", "test"))  # the test's own code raised
+    assert not function_failed(run())
     assert not function_failed(None) and not function_failed({"failure": ""})
     assert function_failed({"failure": "ImportError while defining the candidate: no module"})
+
+
+def test_a_repair_is_told_how_to_compare_tensors():
+    from aicoder.build.builder import repair_problems
+
+    audit = {"failure": "  [FAILED] [1/3] Test case 1 — RuntimeError: Boolean value of Tensor "
+             "with more than one value is ambiguous\n  [FAILED] [2/3] Test case 2 — TypeError: "
+             "allclose(): argument 'other' (position 2) must be Tensor, not float\n"}
+    told = repair_problems(["reference failed: 2 of 3 checks failed"], audit)
+    assert "torch.allclose(a, b)" in told and "torch.tensor([...])" in told
+    assert "torch.tensor([...])" not in repair_problems(["x"], {"failure": "AssertionError"})
 
 
 def test_a_function_without_a_docstring_is_sent_back_before_its_test():
@@ -750,7 +757,7 @@ def test_a_check_the_reference_fails_on_an_assert_is_dropped_and_recorded(bwrap,
     assert "dropped_checks" not in repaired["audit"]
 
 
-def test_what_can_be_dropped_is_only_a_wrong_assert():
+def test_what_can_be_dropped_is_a_wrong_check_never_a_crash():
     from aicoder.build.audit import TaskAudit
     from aicoder.build.builder import drop_checks, prunable_checks
 
@@ -760,10 +767,13 @@ def test_what_can_be_dropped_is_only_a_wrong_assert():
                     failed_checks=failed)
         return TaskAudit(**{**base, **kw})
 
-    wrong = {"line": 5, "name": "[2/5] Test case 2", "raised": False}
-    crashed = {"line": 7, "name": "[3/5] Test case 3", "raised": True}
+    wrong = {"line": 5, "name": "[2/5] Test case 2", "cause": "assert"}
+    broken = {"line": 6, "name": "[3/5] Test case 3", "cause": "test"}
+    refused = {"line": 7, "name": "[4/5] Test case 4", "cause": "raise"}
+    crashed = {"line": 8, "name": "[5/5] Test case 5", "cause": "crash"}
     assert prunable_checks(audit([wrong])) == [wrong]
-    assert prunable_checks(audit([wrong, crashed])) == []  # the reference itself raised
+    assert prunable_checks(audit([broken, refused], checks=6)) == [broken, refused]
+    assert prunable_checks(audit([wrong, crashed])) == []  # the reference itself crashed
     assert prunable_checks(audit([wrong], checks=3)) == []  # 2 would be left, 3 needed
     assert prunable_checks(audit([wrong], deterministic=False)) == []
     assert prunable_checks(audit([wrong], checks_executed=4)) == []  # one never ran

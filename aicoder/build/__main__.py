@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-failing-checks", action="store_true",
                    help="reject a candidate whose reference fails some of its checks; by "
                    "default those checks are dropped (and recorded) when the reference failed "
-                   f"each on an assert, not by raising, and {MIN_CHECKS} that it passes remain")
+                   "each on an assert or in the test's own code or on a raise of its own that "
+                   f"refuses the input, never by a crash, and {MIN_CHECKS} that it passes "
+                   "remain")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="the runtime cap of a reference run, seconds (60)")
     p.add_argument("--test-fraction", type=float, default=0.2,

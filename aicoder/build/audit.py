@@ -16,15 +16,17 @@ as killed): five times the slowest reference run, at least ``MUTANT_MIN_WALL_S``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from aicoder.build.mutate import Mutant, mutants
 from aicoder.tasks import Task, assemble, reference_program
-from sandbox import ExecutionResult, Limits, Program, Status
+from sandbox import CheckResult, ExecutionResult, Limits, Program, Status
 
-__all__ = ["DEFAULT_MIN_SCORE", "TaskAudit", "audit_tasks", "stub_program", "weak_reasons"]
+__all__ = ["DEFAULT_MIN_SCORE", "TaskAudit", "audit_tasks", "check_cause", "stub_program",
+           "weak_reasons"]
 
 DEFAULT_MIN_SCORE = 0.6
 DEFAULT_MAX_MUTANTS = 40
@@ -43,8 +45,8 @@ class TaskAudit:
     reason: str = ""                    # why the reference did not pass
     failure: str = ""                   # and what it said: each check, the exception (trimmed)
     runs: list[str] = field(default_factory=list)  # each run's status
-    # the checks the reference failed (first run that did not pass): line, name, and whether
-    # the reference's own code raised in it (rather than an assert of the test)
+    # the checks the reference failed (first run that did not pass): line, name, and where it
+    # failed (``check_cause``)
     failed_checks: list[dict] = field(default_factory=list)
     deterministic: bool = False          # every run gave the same verdicts
     checks: int = 0                      # checks of the test
@@ -92,6 +94,20 @@ def weak_reasons(audit: TaskAudit, min_score: float = DEFAULT_MIN_SCORE) -> list
     elif audit.reference == Status.PASSED.value and audit.mutants == 0:
         out.append("no mutant could be made")
     return out
+
+
+_IN_FUNCTION = re.compile(r"^\s*in your function \S+, line \d+: (.*)$", re.MULTILINE)
+
+
+def check_cause(check: CheckResult) -> str:
+    """Where a failed check failed, from what the harness saw: ``"assert"``, an assert of the
+    test; ``"test"``, the test's own code raised (a name it never defined, a call with the wrong
+    arguments); ``"raise"``, a ``raise`` or ``assert`` statement of the function (it refused
+    the input); ``"crash"``, the function raised anywhere else (a call of a library in it)."""
+    where = _IN_FUNCTION.search(check.evidence)
+    if where is not None:
+        return "raise" if re.match(r"(raise|assert)\b", where.group(1)) else "crash"
+    return "assert" if check.message.startswith("AssertionError") else "test"
 
 
 def stub_program(task: Task) -> Program:
@@ -142,7 +158,7 @@ def _audit(tasks, run, limits, pool, runs, max_mutants, seed, progress) -> list[
 
             audit.failure = describe_failure(first_bad, output_chars=600)[:FAILURE_CHARS]
             audit.failed_checks = [
-                {"line": c.line, "name": c.name, "raised": "in your function" in c.evidence}
+                {"line": c.line, "name": c.name, "cause": check_cause(c)}
                 for c in first_bad.checks if c.executed and not c.passed]
         audit.deterministic = len({_verdicts(r) for r in results}) == 1
         audit.checks = max(len(r.checks) for r in results)

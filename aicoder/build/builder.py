@@ -43,7 +43,6 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
-import itertools
 import json
 import os
 import random
@@ -389,18 +388,26 @@ def add_section_markers(program: str) -> str:
     return "\n".join(out)
 
 
+# where a failed check may have failed for it to be dropped (``audit.check_cause``): not a
+# crash of the function, which may be wrong
+DROPPABLE_CAUSES = frozenset({"assert", "test", "raise"})
+
+
 def prunable_checks(audit: TaskAudit) -> list[dict]:
     """The checks of a failed reference that can be dropped ([] when none can): the reference
-    ran every check, the same way each run, and failed some on an assert of the test, never by
-    raising in its own code (a reference that crashes may be wrong: that is not hidden), and
-    ``MIN_CHECKS`` checks that it passes remain. What is dropped is then an expected value the
-    reference disagrees with (the 1.5B model's "the determinant of a matrix of ones is 1"),
-    as test generators that filter their tests by the code under test do (TestGen-LLM keeps
-    only the tests that pass); every dropped check is recorded."""
+    ran every check, the same way each run, and ``MIN_CHECKS`` checks that it passes remain;
+    each failed check failed on an assert of the test (an expected value the reference
+    disagrees with: the 1.5B model's "the determinant of a matrix of ones is 1"), in the test's
+    own code (``np.relu``, a ``gamma`` it never defined), or on a ``raise`` of the function's
+    own (an input it refuses, as its code says), never by a crash of the function elsewhere
+    (a reference that crashes may be wrong: that is not hidden). Test generators that filter
+    their tests by the code under test do the same (TestGen-LLM keeps only the tests that
+    pass); every dropped check is recorded."""
     failed = audit.failed_checks
     if (audit.reference != "failed" or not audit.deterministic or not failed
             or audit.checks_executed < audit.checks
-            or any(c["raised"] for c in failed) or audit.checks - len(failed) < MIN_CHECKS):
+            or any(c.get("cause") not in DROPPABLE_CAUSES for c in failed)
+            or audit.checks - len(failed) < MIN_CHECKS):
         return []
     return failed
 
@@ -419,24 +426,17 @@ def drop_checks(test_code: str, entry: str, lines: set[int]) -> str:
     return "".join(kept)
 
 
-_CHECK_LINE = re.compile(r"^  \[(?:PASSED|FAILED|NOT RUN)\] ", re.MULTILINE)
-
-
 def function_failed(audit: dict | None) -> bool:
     """Whether the reference's run failed in the function itself: the function needs the
     repair, not its test. That is a run that broke before any check, defining the function
-    (an import or a name that is not there), or one where every failed check raised an
-    exception inside the function rather than an assertion of the test (``TargetEncoder()
-    .fit_transform(x)`` without its ``y``: a new test cannot mend that)."""
-    failure = (audit or {}).get("failure") or ""
-    if "while defining the candidate" in failure:
+    (an import or a name that is not there), or one where every failed check raised inside
+    the function rather than in the test (``TargetEncoder().fit_transform(x)`` without its
+    ``y``: a new test cannot mend that)."""
+    audit = audit or {}
+    if "while defining the candidate" in (audit.get("failure") or ""):
         return True
-    starts = [m.start() for m in _CHECK_LINE.finditer(failure)]
-    blocks = [failure[a:b] for a, b in itertools.pairwise([*starts, len(failure)])]
-    failed = [b for b in blocks if b.startswith("  [FAILED] ")]
-    return bool(failed) and all(
-        "\n      in your function " in b and "AssertionError" not in b.split("\n", 1)[0]
-        for b in failed)
+    failed = audit.get("failed_checks") or []
+    return bool(failed) and all(c.get("cause") in ("raise", "crash") for c in failed)
 
 
 def _first_function(code: str) -> str:
@@ -977,6 +977,20 @@ class Builder:
         }
 
 
+# errors a test makes comparing arrays and tensors, and what the repair is told for each
+_TEST_MISTAKES = (
+    (("Boolean value of Tensor with more than one value is ambiguous",
+      "truth value of an array with more than one element is ambiguous"),
+     "`==` on arrays or tensors gives an array, not one truth value: compare them with "
+     "`torch.allclose(a, b)` / `torch.equal(a, b)` or `np.allclose(a, b)` / "
+     "`np.array_equal(a, b)`."),
+    (("allclose(): argument 'other'", "allclose(): argument 'input'",
+      "equal(): argument 'other'", "equal(): argument 'input'"),
+     "`torch.allclose` and `torch.equal` take two tensors: write the expected value as "
+     "`torch.tensor([...])`, with the dtype of the result."),
+)
+
+
 def repair_problems(reasons: list[str], audit: dict | None, function: bool = False) -> str:
     """What the repair prompt says: the reasons, what the reference's run said when it failed
     (each check with its message, the exception), the mutants its tests let through.
@@ -987,6 +1001,8 @@ def repair_problems(reasons: list[str], audit: dict | None, function: bool = Fal
                 if function else "Where an expected value was wrong, use the value the "
                 "function really returns for that input, if it is right.")
         lines += ["", "The run of your reference, in the sandbox:", audit["failure"], "", hint]
+    failure = (audit or {}).get("failure") or ""
+    lines += [advice for signs, advice in _TEST_MISTAKES if any(x in failure for x in signs)]
     survivors = (audit or {}).get("survivors") or []
     if survivors:
         lines += ["", "Your tests still pass when the reference is changed like this (each "
@@ -997,8 +1013,8 @@ def repair_problems(reasons: list[str], audit: dict | None, function: bool = Fal
 
 def _audit_summary(audit: TaskAudit) -> dict:
     data = audit.to_dict()
-    return {k: data[k] for k in ("reference", "failure", "deterministic", "checks",
-                                 "checks_executed",
+    return {k: data[k] for k in ("reference", "failure", "failed_checks", "deterministic",
+                                 "checks", "checks_executed",
                                  "stub", "stub_killed", "mutants", "killed", "score",
                                  "survivors", "seconds")}
 
@@ -1019,9 +1035,10 @@ def datasheet_markdown(sheet: dict) -> str:
         "no kept task is a near-duplicate of another, of the builtin suite, or of the "
         "`--against` tasks. Each record names the document it was written from "
         "(`source_document`, `document_source`)." + (
-            " A check that the reference failed on an assert of the test (never by raising in "
-            f"its own code) was dropped where {MIN_CHECKS} checks it passed remained, and the "
-            "log names each such check." if cfg.get("drop_failing_checks", True) else ""), "",
+            " A check that the reference failed on an assert of the test, in the test's own "
+            "code, or on a `raise` of the function's own that refuses the input (never by a "
+            f"crash of the function elsewhere) was dropped where {MIN_CHECKS} checks it passed "
+            "remained, and the log names each such check." if cfg.get("drop_failing_checks", True) else ""), "",
         "| | |", "| --- | ---: |",
         f"| documents | {sheet['documents']} |", f"| candidates (first answers) | "
         f"{sheet['first_answers']} |", f"| repairs | {sheet['repairs']} |",
@@ -1030,7 +1047,7 @@ def datasheet_markdown(sheet: dict) -> str:
         f"| train / test tasks | {sheet['splits'].get('train', 0)} / "
         f"{sheet['splits'].get('test', 0)} (grouped by document) |",
         f"| tasks that need the Hub | {sheet['hub_tasks']} |",
-        f"| kept after checks the reference failed on an assert were dropped | "
+        f"| kept after checks the reference failed were dropped | "
         f"{sheet.get('kept_with_dropped_checks', 0)} |",
         f"| tokens | {sheet['tokens']:,} |", f"| minutes per kept task | "
         f"{sheet['minutes_per_kept'] if sheet['minutes_per_kept'] is not None else '—'} |", ""]

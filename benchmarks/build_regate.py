@@ -1,0 +1,101 @@
+"""The gates of today's ``aicoder.build`` on the candidates an earlier build logged: which
+verdicts a change of the gates turns, without the model (each candidate's program is checked
+again in the sandbox as it was written, with no repair).
+
+    python -m benchmarks.build_regate --report benchmarks/results/build40-drop-regate.json \\
+        -- --library numpy,sklearn --modules numpy.linalg,sklearn.metrics --shuffle \\
+        --limit 40 --samples 2 --model llamacpp:... --sandbox bwrap --out OUT
+
+After ``--`` comes the build's own command line (its documents and gates; ``--out`` is the
+build whose ``log.jsonl`` is read, and nothing is written there). Checked again: every logged
+candidate that reached the sandbox (it has an audit). A candidate rejected before it was run
+(no test, a copied docstring, a bare call) is left as it was: a gate of the sandbox cannot
+turn it. The report lists each candidate's reasons then and now, and the checks now dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    p = argparse.ArgumentParser(prog="python -m benchmarks.build_regate",
+                                description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--report", required=True, help="where the json report goes")
+    args = p.parse_args(argv[:cut])
+    if cut == len(argv):
+        p.error("give the build's command line after --")
+
+    from aicoder.build.__main__ import _documents, _select, build_parser
+    from aicoder.build.builder import BuildConfig, Builder, reason_kind
+    from aicoder.tasks import load_tasks
+    from sandbox import get_sandbox
+
+    build = build_parser().parse_args(argv[cut + 1:])
+    log = Path(build.out) / "log.jsonl"
+    if not log.is_file():
+        print(f"error: no build log at {log}", file=sys.stderr)
+        return 2
+    groups, _ = _documents(build)
+    docs = {d.doc_id: d for d in _select(groups, build.shuffle, build.limit, build.seed)}
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    config = BuildConfig(documents="", documents_sha256="", model="",
+                         min_mutation_score=build.min_mutation_score,
+                         max_mutants=build.max_mutants, min_mutants=build.min_mutants,
+                         drop_failing_checks=not build.keep_failing_checks,
+                         wall_s=build.timeout, seed=build.seed)
+    sandbox = get_sandbox(build.sandbox)
+    rows, kept = [], []
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        builder = Builder(tmp, config, None, sandbox.run, against=list(load_tasks("builtin")),
+                          workers=build.workers)
+        try:
+            for entry in entries:
+                doc = docs.get(entry["doc_id"])
+                for cand in entry["candidates"]:
+                    if cand.get("audit") is None or doc is None:
+                        continue
+                    name = f"r{len(rows) + 1:05d}"
+                    task, reasons, audit, _ = builder._check(cand["program"], doc, name, kept)
+                    if task is not None and not reasons:
+                        kept.append(task)
+                    rows.append({
+                        "doc_id": cand["doc_id"], "sample": cand["sample"],
+                        "attempt": cand["attempt"], "then": cand["reasons"] or ["kept"],
+                        "now": reasons or ["kept"],
+                        "dropped_checks": (audit or {}).get("dropped_checks", []),
+                        "score": (audit or {}).get("score")})
+                    print(f"{cand['doc_id']} s{cand['sample']} a{cand['attempt']}: "
+                          f"{rows[-1]['then'][0][:60]} -> {rows[-1]['now'][0][:60]}",
+                          file=sys.stderr)
+        finally:
+            close = getattr(sandbox, "close", None)
+            if close is not None:
+                close()
+    then = collections.Counter(reason_kind(r["then"][0]) if r["then"] != ["kept"] else "kept"
+                               for r in rows)
+    now = collections.Counter(reason_kind(r["now"][0]) if r["now"] != ["kept"] else "kept"
+                              for r in rows)
+    report = {"log": str(log), "checked": len(rows), "seconds": round(time.monotonic() - start),
+              "then": dict(then.most_common()), "now": dict(now.most_common()),
+              "turned": sum(r["then"][0] != r["now"][0] for r in rows),
+              "with_dropped_checks": sum(bool(r["dropped_checks"]) for r in rows),
+              "candidates": rows}
+    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.report).write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "candidates"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

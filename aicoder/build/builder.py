@@ -786,9 +786,9 @@ class Builder:
         """Check and verify one program: (task, reasons, audit, hub repos).
 
         With ``prune`` (and ``drop_failing_checks``), a reference that failed only some
-        checks, each an assert of the test, has those checks dropped when ``MIN_CHECKS``
-        passing ones remain, and the program is checked again (``dropped_checks`` in its
-        audit names them)."""
+        checks, none by a crash of its own (``prunable_checks``), has those checks dropped
+        when ``MIN_CHECKS`` passing ones remain, and the program is checked again
+        (``dropped_checks`` in its audit names them)."""
         if not all(marker in program for marker in _SECTIONS):
             missing = ", ".join(f"'{m} --------------------'" for m in _SECTIONS
                                 if m not in program)

@@ -140,7 +140,10 @@ PICK = '''def pick(values: list, i: int) -> int:
     if i < 0:
         raise ValueError("i must not be negative")
     assert values, "no values"
-    return values[i] * 2
+    try:
+        return values[i] * 2
+    except IndexError as exc:
+        raise ValueError(f"no position {i}") from exc
 '''
 
 PICK_TEST = '''def test_pick():
@@ -156,29 +159,34 @@ PICK_TEST = '''def test_pick():
     assert pick([1, 2], -1) == 2
     # Test case 6: an input its own assert refuses
     assert pick([], 0) == 0
-    # Test case 7: a position past the end, where indexing crashes
+    # Test case 7: a position past the end: indexing crashes, and its except raises again
     assert pick([1, 2], 7) == 0
-    # Test case 8: the second
+    # Test case 8: a value that cannot be doubled: a crash, plain
+    assert pick([None], 0) == 0
+    # Test case 9: the second
     assert pick([1, 2], 1) == 4
-    # Test case 9: a negative value
+    # Test case 10: a negative value
     assert pick([-3], 0) == -6
 '''
 
 
 def test_where_a_check_failed_is_told_apart(bwrap):
     """An assert of the test, the test's own code, a raise or assert of the function (it
-    refused the input), a crash inside the function: the builder drops the first three kinds
-    of wrong check, never a crash."""
+    refused the input), a crash inside the function (or a raise in its except, which raises
+    the crash again): the builder drops the first three kinds of wrong check, never a
+    crash."""
     from aicoder.build.builder import prunable_checks
 
     [audit] = audit_tasks([task("pick", PICK, PICK_TEST)], bwrap.run, Limits(wall_s=60))
     assert audit.reference == "failed" and audit.deterministic
     causes = {c["name"].split(":")[0]: c["cause"] for c in audit.failed_checks}
-    assert causes == {"[2/9] Test case 2": "assert", "[3/9] Test case 3": "test",
-                      "[4/9] Test case 4": "test", "[5/9] Test case 5": "raise",
-                      "[6/9] Test case 6": "raise", "[7/9] Test case 7": "crash"}
-    assert prunable_checks(audit) == []  # the crash may be the function's fault
-    no_crash = PICK_TEST.replace("pick([1, 2], 7) == 0", "pick([1, 2, 3], 2) == 6")
+    assert causes == {"[2/10] Test case 2": "assert", "[3/10] Test case 3": "test",
+                      "[4/10] Test case 4": "test", "[5/10] Test case 5": "raise",
+                      "[6/10] Test case 6": "raise", "[7/10] Test case 7": "crash",
+                      "[8/10] Test case 8": "crash"}
+    assert prunable_checks(audit) == []  # a crash may be the function's fault
+    no_crash = PICK_TEST.replace("pick([1, 2], 7) == 0", "pick([1, 2, 3], 2) == 6").replace(
+        "pick([None], 0) == 0", "pick([0], 0) == 0")
     [audit] = audit_tasks([task("pick", PICK, no_crash)], bwrap.run, Limits(wall_s=60))
     assert [c["cause"] for c in prunable_checks(audit)] == ["assert", "test", "test", "raise",
                                                            "raise"]

@@ -16,6 +16,7 @@ as killed): five times the slowest reference run, at least ``MUTANT_MIN_WALL_S``
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -96,18 +97,32 @@ def weak_reasons(audit: TaskAudit, min_score: float = DEFAULT_MIN_SCORE) -> list
     return out
 
 
-_IN_FUNCTION = re.compile(r"^\s*in your function \S+, line \d+: (.*)$", re.MULTILINE)
+_IN_FUNCTION = re.compile(r"^\s*in your function \S+, line (\d+): (.*)$", re.MULTILINE)
 
 
-def check_cause(check: CheckResult) -> str:
+def check_cause(check: CheckResult, source: str = "") -> str:
     """Where a failed check failed, from what the harness saw: ``"assert"``, an assert of the
     test; ``"test"``, the test's own code raised (a name it never defined, a call with the wrong
     arguments); ``"raise"``, a ``raise`` or ``assert`` statement of the function (it refused
-    the input); ``"crash"``, the function raised anywhere else (a call of a library in it)."""
+    the input); ``"crash"``, the function raised anywhere else (a call of a library in it), or
+    a ``raise`` in an ``except`` of ``source`` (the function's module: it raised again what
+    broke)."""
     where = _IN_FUNCTION.search(check.evidence)
-    if where is not None:
-        return "raise" if re.match(r"(raise|assert)\b", where.group(1)) else "crash"
-    return "assert" if check.message.startswith("AssertionError") else "test"
+    if where is None:
+        return "assert" if check.message.startswith("AssertionError") else "test"
+    if not re.match(r"(raise|assert)\b", where.group(2)):
+        return "crash"
+    return "crash" if int(where.group(1)) in _handler_lines(source) else "raise"
+
+
+def _handler_lines(source: str) -> set[int]:
+    """The lines of ``source`` inside an ``except`` block."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {n for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler)
+            for n in range(h.lineno, (h.end_lineno or h.lineno) + 1)}
 
 
 def stub_program(task: Task) -> Program:
@@ -158,7 +173,8 @@ def _audit(tasks, run, limits, pool, runs, max_mutants, seed, progress) -> list[
 
             audit.failure = describe_failure(first_bad, output_chars=600)[:FAILURE_CHARS]
             audit.failed_checks = [
-                {"line": c.line, "name": c.name, "cause": check_cause(c)}
+                {"line": c.line, "name": c.name, "cause": check_cause(
+                    c, task.imports + task.reference_code)}
                 for c in first_bad.checks if c.executed and not c.passed]
         audit.deterministic = len({_verdicts(r) for r in results}) == 1
         audit.checks = max(len(r.checks) for r in results)

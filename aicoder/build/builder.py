@@ -1038,7 +1038,8 @@ def datasheet_markdown(sheet: dict) -> str:
             " A check that the reference failed on an assert of the test, in the test's own "
             "code, or on a `raise` of the function's own that refuses the input (never by a "
             f"crash of the function elsewhere) was dropped where {MIN_CHECKS} checks it passed "
-            "remained, and the log names each such check." if cfg.get("drop_failing_checks", True) else ""), "",
+            "remained, and the log names each such check."
+            if cfg.get("drop_failing_checks", True) else ""), "",
         "| | |", "| --- | ---: |",
         f"| documents | {sheet['documents']} |", f"| candidates (first answers) | "
         f"{sheet['first_answers']} |", f"| repairs | {sheet['repairs']} |",

@@ -35,18 +35,38 @@ def main(argv: list[str] | None = None) -> int:
     if cut == len(argv):
         p.error("give the build's command line after --")
 
-    from aicoder.build.__main__ import _documents, _select, build_parser
-    from aicoder.build.builder import BuildConfig, Builder, reason_kind
+    from aicoder.build.__main__ import build_parser
+    from aicoder.errors import AICoderError
+
+    build = build_parser().parse_args(argv[cut + 1:])
+    try:
+        return regate(build, Path(args.report))
+    except AICoderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _kind(reasons: list[str]) -> str:
+    from aicoder.build.builder import reason_kind
+
+    return "kept" if reasons == ["kept"] else reason_kind(reasons[0])
+
+
+def regate(build: argparse.Namespace, report_path: Path) -> int:
+    from aicoder.build.__main__ import _documents, _select
+    from aicoder.build.builder import BuildConfig, Builder
+    from aicoder.errors import AICoderError
     from aicoder.tasks import load_tasks
     from sandbox import get_sandbox
 
-    build = build_parser().parse_args(argv[cut + 1:])
     log = Path(build.out) / "log.jsonl"
     if not log.is_file():
-        print(f"error: no build log at {log}", file=sys.stderr)
-        return 2
+        raise AICoderError(f"no build log at {log}")
     groups, _ = _documents(build)
     docs = {d.doc_id: d for d in _select(groups, build.shuffle, build.limit, build.seed)}
+    against = list(load_tasks("builtin"))
+    for spec in build.against:
+        against += load_tasks(spec)
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     config = BuildConfig(documents="", documents_sha256="", model="",
                          min_mutation_score=build.min_mutation_score,
@@ -57,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, kept = [], []
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        builder = Builder(tmp, config, None, sandbox.run, against=list(load_tasks("builtin")),
+        builder = Builder(tmp, config, None, sandbox.run, against=against,
                           workers=build.workers)
         try:
             for entry in entries:
@@ -82,17 +102,15 @@ def main(argv: list[str] | None = None) -> int:
             close = getattr(sandbox, "close", None)
             if close is not None:
                 close()
-    then = collections.Counter(reason_kind(r["then"][0]) if r["then"] != ["kept"] else "kept"
-                               for r in rows)
-    now = collections.Counter(reason_kind(r["now"][0]) if r["now"] != ["kept"] else "kept"
-                              for r in rows)
+    then = collections.Counter(_kind(r["then"]) for r in rows)
+    now = collections.Counter(_kind(r["now"]) for r in rows)
     report = {"log": str(log), "checked": len(rows), "seconds": round(time.monotonic() - start),
               "then": dict(then.most_common()), "now": dict(now.most_common()),
               "turned": sum(r["then"][0] != r["now"][0] for r in rows),
               "with_dropped_checks": sum(bool(r["dropped_checks"]) for r in rows),
               "candidates": rows}
-    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.report).write_text(json.dumps(report, indent=1) + "\n")
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "candidates"}, indent=1))
     return 0
 

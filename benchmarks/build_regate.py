@@ -52,12 +52,13 @@ def _kind(reasons: list[str]) -> str:
     return "kept" if reasons == ["kept"] else reason_kind(reasons[0])
 
 
-def regate(build: argparse.Namespace, report_path: Path) -> int:
+def context(build: argparse.Namespace) -> tuple[list[dict], dict, list, object]:
+    """What a re-check of a logged build needs: (its log's entries, its documents by id, the
+    tasks it is checked against, a ``BuildConfig`` with its gates)."""
     from aicoder.build.__main__ import _documents, _select
-    from aicoder.build.builder import BuildConfig, Builder
+    from aicoder.build.builder import BuildConfig
     from aicoder.errors import AICoderError
     from aicoder.tasks import load_tasks
-    from sandbox import get_sandbox
 
     log = Path(build.out) / "log.jsonl"
     if not log.is_file():
@@ -68,11 +69,21 @@ def regate(build: argparse.Namespace, report_path: Path) -> int:
     for spec in build.against:
         against += load_tasks(spec)
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    config = BuildConfig(documents="", documents_sha256="", model="",
+    config = BuildConfig(documents="", documents_sha256="", model=build.model or "",
+                         temperature=build.temperature, max_new_tokens=build.max_new_tokens,
                          min_mutation_score=build.min_mutation_score,
                          max_mutants=build.max_mutants, min_mutants=build.min_mutants,
                          drop_failing_checks=not build.keep_failing_checks,
                          wall_s=build.timeout, seed=build.seed)
+    return entries, docs, against, config
+
+
+def regate(build: argparse.Namespace, report_path: Path) -> int:
+    from aicoder.build.builder import Builder
+    from sandbox import get_sandbox
+
+    log = Path(build.out) / "log.jsonl"
+    entries, docs, against, config = context(build)
     sandbox = get_sandbox(build.sandbox)
     rows, kept = [], []
     start = time.monotonic()

@@ -708,6 +708,31 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     assert broken["reasons"][0].startswith("reference failed: 3 of 4 checks failed"), broken
     assert mended["status"] == "kept" and "math.isqrt(n)" in mended["program"], mended
     assert "4 documents, 4 candidates, 4 repairs: 4 kept" in capsys.readouterr().out
+    seeds = [r.get("seed") for r in server.requests]
+
+    # the same functions' first tests asked for again (benchmarks.build_retest), here with a
+    # right test for each: fsum's turns, isqrt's function still raises; prod's and hypot's
+    # first functions never reached a test, and are not taken
+    def right_tests(body: dict):
+        last = body["messages"][-1]["content"]
+        assert last.startswith("Here is a function,"), last
+        return ("ok", f"```python\n{FSUM_TEST if 'def capped_sum' in last else ROOT_TEST}```")
+
+    from benchmarks.build_retest import main as retest
+
+    report = tmp_path / "retest.json"
+    with ServerDouble(right_tests) as again:
+        assert retest(["--report", str(report), "--", "--jsonl", str(docs), "--model",
+                       f"openai:{again.url}", "--samples", "1", "--sandbox", "bwrap",
+                       "--out", str(out)]) == 0
+    rows = json.loads(report.read_text())["candidates"]
+    assert [(r["doc_id"], reason_kind(r["then"][0]), r["now"]) for r in rows] == [
+        ("math.fsum", "reference fails", ["kept"]),
+        ("math.isqrt", "reference fails", rows[1]["now"])], rows
+    assert reason_kind(rows[1]["now"][0]) == "reference fails"
+    assert seeds[1] != seeds[10] and None not in seeds
+    assert [r.get("seed") for r in again.requests] == [seeds[1], seeds[10]]  # the build's
+    assert "fsum(values)" not in again.requests[0]["messages"][-1]["content"]
 
 
 PAIRS = '''import math

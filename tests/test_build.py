@@ -404,25 +404,6 @@ def test_a_copied_docstring_is_not_shown_again_in_the_repair():
     assert "one_hot" not in ask  # no example in a repair: the model copied it
 
 
-def test_the_test_prompt_shows_the_function_without_its_body():
-    from aicoder.build.builder import BODY_LEFT_OUT, interface_of
-
-    code = ('SCALE = 2\n\n\ndef f(x: int,\n      y: int = 1) -> int:\n    """Add.\n\n'
-            '    Returns x + y.\n    """\n    # the sum\n    total = np.add(x, y)\n'
-            '    return total * SCALE\n\n\ndef g(x):\n    if x:\n        return 1\n'
-            '    return 0\n\n\ndef h():\n    "only a docstring"\n\n\n'
-            'async def k(a): return a\n')
-    shown = interface_of(code)
-    compile(shown, "f.py", "exec")  # still Python: the model reads a real signature
-    assert "np.add" not in shown and "the sum" not in shown and "total" not in shown
-    assert "def f(x: int,\n      y: int = 1) -> int:" in shown and "Returns x + y." in shown
-    assert shown.count(BODY_LEFT_OUT) == 2 and "return 1" not in shown  # f and g
-    assert f"    {BODY_LEFT_OUT}\n\n\ndef g(x):\n    {BODY_LEFT_OUT}" in shown
-    assert "SCALE = 2" in shown and '"only a docstring"' in shown  # nothing else is cut
-    assert "async def k(a): return a" in shown  # one line: nothing to cut without breaking it
-    assert interface_of("def f(:\n  x") == "def f(:\n  x"
-
-
 def test_the_function_is_repaired_when_it_raised_in_every_check_it_failed():
     from aicoder.build.builder import function_failed
 
@@ -623,7 +604,7 @@ def two_answers(body: dict):
     loops instead of calling math.prod."""
     messages = body.get("messages", [])
     last = messages[-1]["content"]
-    if last.startswith("Here is a function,"):
+    if last.startswith("Here is a function:"):
         if "def step_length" in last:
             return ("ok", f"```python\n{HYPOT_TEST}```")
         if "def floor_root" in last:
@@ -662,7 +643,7 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     # fsum: function, test, the test again told what failed; prod: a function off the
     # document, its repair, then the test; hypot: a bare call with the example's docstring,
     # its repair (no test is asked for the bare one), then the test
-    write, test = "Write one Python function that", "Here is a function,"
+    write, test = "Write one Python function that", "Here is a function:"
     # isqrt: the function raised in the checks it failed, so the function is repaired, told
     # the sandbox's errors, and its new version gets a new test
     assert [next(p for p in (write, test, REPAIR, "") if a.startswith(p)) for a in asks] == [
@@ -680,9 +661,6 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     assert "the function is too thin to test: 1 mutant(s) of it (`return math.hypot(dx, dy)` " \
         "→ `return None`), at least 3 needed" in asks[7], asks[7]
     assert "Its test was rejected" in asks[2] and "def capped_sum" in asks[2]
-    # the test is asked for with the function's signature and docstring, never its body
-    assert "The exact float sum" in asks[1] and "import math" in asks[1], asks[1]
-    assert "fsum(values)" not in asks[1] and "fsum(values)" not in asks[2]
     assert "AssertionError" in asks[2] and "Test case 2" in asks[2], asks[2]
     assert "math.prod" in asks[4] and "never uses math.prod" in asks[4]
     assert "capped_product([2, 3], 100)  #" not in asks[5]  # the example call was dropped
@@ -768,7 +746,7 @@ def pairs_answers(body: dict):
     """A function that is right, and a test with one wrong expected value (4 choose 2 is 6,
     not 7) among five checks, until it is told what failed."""
     last = body["messages"][-1]["content"]
-    if last.startswith("Here is a function,"):
+    if last.startswith("Here is a function:"):
         test = PAIRS_TEST if "Its test was rejected" not in last else PAIRS_TEST.replace(
             "== 7", "== 6")
         return ("ok", f"```python\n{test}```")

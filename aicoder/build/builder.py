@@ -3,9 +3,8 @@
 For each document the model writes ``samples`` candidate programs in the AICoderEval layout,
 in two answers: the imports and a function that calls the document's API
 (``templates/build_function.txt``, a builtin task's function as the example), then that
-function's test (``templates/build_test.txt``, a form rather than an example, shown the
-function's signature and docstring, not its body: ``interface_of``); the builder puts the four
-sections together.
+function's test (``templates/build_test.txt``, a form rather than an example); the builder
+puts the four sections together.
 A small model asked for the whole program at once often stops after the function, or copies
 the example's tests. An answer that is a whole program already is taken as it is. A
 candidate is kept only when every check holds:
@@ -242,43 +241,6 @@ def without_docstrings(code: str) -> str:
         if number in docstrings:
             skip_to, column = docstrings[number]
             out.append(" " * column + f'"""{LEFT_OUT}"""')
-        if number > skip_to:
-            out.append(line)
-    return "\n".join(out)
-
-
-BODY_LEFT_OUT = "...  # the body is left out: test what the docstring promises"
-
-
-def interface_of(code: str) -> str:
-    """``code`` with the body of each top-level function left out (its signature and
-    docstring kept, ``BODY_LEFT_OUT`` in place of the rest): what the test prompt shows of a
-    function (the code itself when it does not parse). Shown the body, the 1.5B model copied
-    it into the test in place of a call of the function (all 10 "the test never calls"
-    rejections of build40-drop called the API the body calls)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return code
-    lines = code.splitlines()
-    cuts: dict[int, tuple[int, int]] = {}  # first line left out (1-based) -> (last, column)
-    for node in tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        body = node.body
-        keep = 1 if (isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                     and isinstance(body[0].value.value, str)) else 0
-        if keep == len(body):
-            continue
-        first = body[0].end_lineno + 1 if keep else body[0].lineno
-        if not keep and first == node.lineno:  # ``def f(x): return x`` on one line
-            continue
-        cuts[first] = (node.end_lineno, body[keep].col_offset)
-    out, skip_to = [], 0
-    for number, line in enumerate(lines, 1):
-        if number in cuts:
-            skip_to, column = cuts[number]
-            out.append(" " * column + BODY_LEFT_OUT)
         if number > skip_to:
             out.append(line)
     return "\n".join(out)
@@ -804,7 +766,7 @@ class Builder:
         from aicoder.models import Message
 
         domain, imports, functions = parts
-        shown = f"{imports}\n\n{interface_of(functions)}".strip()
+        shown = f"{imports}\n\n{functions}".strip()
         name = _first_function(functions)
         ask = (render("build_test", function=shown, function_name=name) if problems is None
                else render("build_repair_test", function=shown, function_name=name,

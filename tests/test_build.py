@@ -693,7 +693,7 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     # first functions never reached a test, and are not taken
     def right_tests(body: dict):
         last = body["messages"][-1]["content"]
-        assert last.startswith("Here is a function,"), last
+        assert last.startswith("Here is a function:"), last
         return ("ok", f"```python\n{FSUM_TEST if 'def capped_sum' in last else ROOT_TEST}```")
 
     from benchmarks.build_retest import main as retest
@@ -710,7 +710,6 @@ def test_the_function_and_its_test_are_two_answers(bwrap, tmp_path, capsys):
     assert reason_kind(rows[1]["now"][0]) == "reference fails"
     assert seeds[1] != seeds[10] and None not in seeds
     assert [r.get("seed") for r in again.requests] == [seeds[1], seeds[10]]  # the build's
-    assert "fsum(values)" not in again.requests[0]["messages"][-1]["content"]
 
 
 PAIRS = '''import math

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import sys
 import tempfile
 import time
@@ -35,19 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", required=True, help="where the json report goes")
     args = p.parse_args(argv)
 
-    from aicoder.errors import AICoderError
+    from benchmarks.build_regate import run_or_error
 
-    try:
-        return recall(args.tasks, args.sandbox, args.workers, Path(args.report))
-    except AICoderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_or_error(recall, args.tasks, args.sandbox, args.workers, Path(args.report))
 
 
 def recall(spec: str, sandbox_name: str, workers: int, report_path: Path) -> int:
-    from aicoder.build.builder import EXAMPLE_ID, BuildConfig, Builder, reason_kind
+    from aicoder.build.builder import EXAMPLE_ID, BuildConfig, Builder
     from aicoder.build.documents import Document
     from aicoder.tasks import load_tasks
+    from benchmarks.build_regate import _kind, write_report
     from sandbox import get_sandbox
 
     tasks = [t for t in load_tasks(spec) if t.task_id != EXAMPLE_ID]
@@ -72,16 +68,12 @@ def recall(spec: str, sandbox_name: str, workers: int, report_path: Path) -> int
             close = getattr(sandbox, "close", None)
             if close is not None:
                 close()
-    kinds = collections.Counter("kept" if r["reasons"] == ["kept"] else
-                                reason_kind(r["reasons"][0]) for r in rows)
+    kinds = collections.Counter(_kind(r["reasons"]) for r in rows)
     report = {"tasks": spec, "sandbox": sandbox_name, "checked": len(rows),
               "kept": len(kept), "left_out": EXAMPLE_ID,
               "seconds": round(time.monotonic() - start), "by_reason": dict(kinds.most_common()),
               "rows": rows}
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=1))
-    return 0
+    return write_report(report_path, report, "rows")
 
 
 if __name__ == "__main__":

@@ -25,25 +25,45 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cut = argv.index("--") if "--" in argv else len(argv)
     p = argparse.ArgumentParser(prog="python -m benchmarks.build_regate",
                                 description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--report", required=True, help="where the json report goes")
+    args, build = parse_with_build(p, argv)
+    return run_or_error(regate, build, Path(args.report))
+
+
+def parse_with_build(p: argparse.ArgumentParser, argv: list[str] | None
+                     ) -> tuple[argparse.Namespace, argparse.Namespace]:
+    """This benchmark's options, then a build's command line after ``--``: (its options, the
+    build's, as ``python -m aicoder.build`` reads them)."""
+    from aicoder.build.__main__ import build_parser
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
     args = p.parse_args(argv[:cut])
     if cut == len(argv):
         p.error("give the build's command line after --")
+    return args, build_parser().parse_args(argv[cut + 1:])
 
-    from aicoder.build.__main__ import build_parser
+
+def run_or_error(work, *args) -> int:
+    """``work(*args)``, with a user's mistake (an ``AICoderError``) as one ``error:`` line."""
     from aicoder.errors import AICoderError
 
-    build = build_parser().parse_args(argv[cut + 1:])
     try:
-        return regate(build, Path(args.report))
+        return work(*args)
     except AICoderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def write_report(path: Path, report: dict, rows: str) -> int:
+    """Write the json ``report``; print it without its ``rows`` list."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != rows}, indent=1))
+    return 0
 
 
 def _kind(reasons: list[str]) -> str:
@@ -120,10 +140,7 @@ def regate(build: argparse.Namespace, report_path: Path) -> int:
               "turned": sum(r["then"][0] != r["now"][0] for r in rows),
               "with_dropped_checks": sum(bool(r["dropped_checks"]) for r in rows),
               "candidates": rows}
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k != "candidates"}, indent=1))
-    return 0
+    return write_report(report_path, report, "candidates")
 
 
 if __name__ == "__main__":

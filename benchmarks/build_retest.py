@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import sys
 import tempfile
 import time
@@ -27,27 +26,16 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cut = argv.index("--") if "--" in argv else len(argv)
+    from benchmarks.build_regate import parse_with_build, run_or_error
+
     p = argparse.ArgumentParser(prog="python -m benchmarks.build_retest",
                                 description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--report", required=True, help="where the json report goes")
     p.add_argument("--limit", type=int, default=0,
                    help="retest at most this many functions (0: all)")
-    args = p.parse_args(argv[:cut])
-    if cut == len(argv):
-        p.error("give the build's command line after --")
-
-    from aicoder.build.__main__ import build_parser
-    from aicoder.errors import AICoderError
-
-    build = build_parser().parse_args(argv[cut + 1:])
-    try:
-        return retest(build, Path(args.report), args.limit)
-    except AICoderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    args, build = parse_with_build(p, argv)
+    return run_or_error(retest, build, Path(args.report), args.limit)
 
 
 def retest(build: argparse.Namespace, report_path: Path, limit: int = 0) -> int:
@@ -57,7 +45,7 @@ def retest(build: argparse.Namespace, report_path: Path, limit: int = 0) -> int:
     from aicoder.build.builder import Builder, function_part
     from aicoder.errors import AICoderError
     from aicoder.models import ModelError, default_spec, load_model
-    from benchmarks.build_regate import _kind, context
+    from benchmarks.build_regate import _kind, context, write_report
     from sandbox import get_sandbox
 
     entries, docs, against, config = context(build)
@@ -110,10 +98,7 @@ def retest(build: argparse.Namespace, report_path: Path, limit: int = 0) -> int:
               "seconds": round(time.monotonic() - start), "tokens": tokens,
               "then": dict(then.most_common()), "now": dict(now.most_common()),
               "candidates": rows}
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k != "candidates"}, indent=1))
-    return 0
+    return write_report(report_path, report, "candidates")
 
 
 if __name__ == "__main__":
